@@ -1,0 +1,47 @@
+# make run  — install into .venv, initialise .data (once), start the server, print the admin key and how to use ngc.
+# make test — install into .venv and run the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= .data
+HOST ?= 127.0.0.1
+PORT ?= 8000
+ORG ?= nvidia
+ADMIN_EMAIL ?= admin@example.com
+PYTEST_ARGS ?=
+
+.PHONY: install run test unit clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@if [ -f "$(DATA_DIR)/registry.db" ]; then \
+	  echo "Using the registry in $(DATA_DIR). Its admin key was printed when it was created;"; \
+	  echo "for a new one (the old one stops working): $(BIN)/ngc-registry user api-key --data-dir $(DATA_DIR) $(ADMIN_EMAIL)"; \
+	else \
+	  $(BIN)/ngc-registry init --data-dir $(DATA_DIR) --org $(ORG) --admin-email $(ADMIN_EMAIL) --admin-name Admin; \
+	fi
+	@echo
+	@echo "Point ngc at this server:"
+	@echo "  export PATH=$$PWD/$(BIN):\$$PATH NGC_CLI_API_URL=http://$(HOST):$(PORT)"
+	@echo "  ngc config set          # paste the API key above; org $(ORG)"
+	@echo "  docker login $(HOST):$(PORT) -u '\$$oauthtoken'   # password: the API key"
+	@echo
+	$(BIN)/ngc-registry serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+unit: install
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

@@ -1,0 +1,106 @@
+"""The one registry of error codes, shared by the server (which renders them) and the client (which raises them).
+
+Each code has a wire name, an HTTP status, a default message and the CLI exit code it maps to. The server renders
+a `RegistryError` as the NGC envelope on NGC paths and as the OCI envelope on OCI paths; the client turns a
+response back into the same typed exception; the CLI prints its message and exits with its exit code.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_TRANSFER_FAILED = 3
+EXIT_TERMINATED = 4
+EXIT_INCOMPLETE = 5
+EXIT_INTERRUPTED = 130
+
+
+class RegistryError(Exception):
+    """Base of every error the product raises on purpose. Subclasses are generated from `_CODES` below."""
+
+    code = "INTERNAL_ERROR"
+    status = 500
+    default_message = "Internal server error."
+    exit_code = EXIT_ERROR
+    oci_code = "UNKNOWN"
+
+    def __init__(self, message: str | None = None, *, detail: object = None, status: int | None = None):
+        self.message = message or self.default_message
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "detail": self.detail}
+
+
+# wire name: (HTTP status, default message, OCI code, CLI exit code)
+_CODES: dict[str, tuple[int, str, str, int]] = {
+    "BAD_REQUEST": (400, "Bad request.", "UNSUPPORTED", EXIT_ERROR),
+    "INVALID_ARGUMENT": (400, "Invalid argument.", "UNSUPPORTED", EXIT_USAGE),
+    "INVALID_NAME": (400, "Invalid name.", "NAME_INVALID", EXIT_ERROR),
+    "UNAUTHORIZED": (401, "Authentication required.", "UNAUTHORIZED", EXIT_ERROR),
+    "INVALID_API_KEY": (401, "Invalid API key", "UNAUTHORIZED", EXIT_ERROR),
+    "FORBIDDEN": (403, "Access denied.", "DENIED", EXIT_ERROR),
+    "NOT_FOUND": (404, "Not found.", "NAME_UNKNOWN", EXIT_ERROR),
+    "ORG_NOT_FOUND": (404, "Org not found.", "NAME_UNKNOWN", EXIT_ERROR),
+    "TEAM_NOT_FOUND": (404, "Team not found.", "NAME_UNKNOWN", EXIT_ERROR),
+    "USER_NOT_FOUND": (404, "User not found.", "NAME_UNKNOWN", EXIT_ERROR),
+    "KEY_NOT_FOUND": (404, "Key not found.", "NAME_UNKNOWN", EXIT_ERROR),
+    "ROLE_NOT_FOUND": (400, "Role not found.", "UNSUPPORTED", EXIT_ERROR),
+    "ALREADY_EXISTS": (409, "Already exists.", "UNSUPPORTED", EXIT_ERROR),
+    "PAYLOAD_TOO_LARGE": (413, "Request body too large.", "SIZE_INVALID", EXIT_ERROR),
+    "RATE_LIMITED": (429, "Too many requests.", "TOOMANYREQUESTS", EXIT_ERROR),
+    "INTERNAL_ERROR": (500, "Internal server error.", "UNKNOWN", EXIT_ERROR),
+    "UNAVAILABLE": (503, "Service unavailable.", "UNAVAILABLE", EXIT_ERROR),
+    "INSUFFICIENT_STORAGE": (507, "Insufficient storage.", "UNKNOWN", EXIT_ERROR),
+    "CONNECTION_FAILED": (0, "Unable to connect to the server.", "UNKNOWN", EXIT_ERROR),
+    "CONFIG_ERROR": (0, "Invalid configuration.", "UNKNOWN", EXIT_ERROR),
+    "TRANSFER_FAILED": (0, "Transfer failed.", "UNKNOWN", EXIT_TRANSFER_FAILED),
+}
+
+
+def _class_name(code: str) -> str:
+    return "".join(part.capitalize() for part in code.split("_")) + "Error"
+
+
+def _make_class(code: str, status: int, message: str, oci: str, exit_code: int) -> type[RegistryError]:
+    attrs = {"code": code, "status": status, "default_message": message, "oci_code": oci, "exit_code": exit_code}
+    return type(_class_name(code), (RegistryError,), attrs)
+
+
+ERRORS: dict[str, type[RegistryError]] = {code: _make_class(code, *spec) for code, spec in _CODES.items()}
+
+BadRequestError = ERRORS["BAD_REQUEST"]
+InvalidArgumentError = ERRORS["INVALID_ARGUMENT"]
+InvalidNameError = ERRORS["INVALID_NAME"]
+UnauthorizedError = ERRORS["UNAUTHORIZED"]
+InvalidApiKeyError = ERRORS["INVALID_API_KEY"]
+ForbiddenError = ERRORS["FORBIDDEN"]
+NotFoundError = ERRORS["NOT_FOUND"]
+OrgNotFoundError = ERRORS["ORG_NOT_FOUND"]
+TeamNotFoundError = ERRORS["TEAM_NOT_FOUND"]
+UserNotFoundError = ERRORS["USER_NOT_FOUND"]
+KeyNotFoundError = ERRORS["KEY_NOT_FOUND"]
+RoleNotFoundError = ERRORS["ROLE_NOT_FOUND"]
+AlreadyExistsError = ERRORS["ALREADY_EXISTS"]
+PayloadTooLargeError = ERRORS["PAYLOAD_TOO_LARGE"]
+RateLimitedError = ERRORS["RATE_LIMITED"]
+InternalError = ERRORS["INTERNAL_ERROR"]
+UnavailableError = ERRORS["UNAVAILABLE"]
+InsufficientStorageError = ERRORS["INSUFFICIENT_STORAGE"]
+ConnectionFailedError = ERRORS["CONNECTION_FAILED"]
+ConfigError = ERRORS["CONFIG_ERROR"]
+TransferFailedError = ERRORS["TRANSFER_FAILED"]
+
+_BY_STATUS = {400: BadRequestError, 401: UnauthorizedError, 403: ForbiddenError, 404: NotFoundError,
+              409: AlreadyExistsError, 413: PayloadTooLargeError, 429: RateLimitedError, 503: UnavailableError,
+              507: InsufficientStorageError}
+
+
+def error_from_wire(status: int, code: str | None, message: str | None) -> RegistryError:
+    """Rebuild the typed error a server sent: by wire code when known, else by HTTP status."""
+    cls = ERRORS.get(code or "") or _BY_STATUS.get(status) or InternalError
+    return cls(message or None, status=status)

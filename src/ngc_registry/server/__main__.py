@@ -1,0 +1,126 @@
+"""`ngc-registry`: initialise a data directory, serve, and the operator's admin commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from ..errors import EXIT_INTERRUPTED, ConfigError, RegistryError
+from .settings import Settings, env
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(data_dir=Path(args.data_dir).resolve(), database_url=args.database_url or "")
+
+
+def _sessions(settings: Settings):
+    from .db.base import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(settings.db_url))
+
+
+def _require_initialised(settings: Settings) -> None:
+    from .services.bootstrap import is_initialised
+
+    if not is_initialised(settings):
+        raise ConfigError(f"{settings.data_dir} is not initialised: run 'ngc-registry init --data-dir ...' first.")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .services.bootstrap import initialise
+
+    settings = _settings(args)
+    done = initialise(settings, args.org, args.admin_email, args.admin_name, args.org_display_name)
+    print(f"Initialised NGC Registry in {settings.data_dir}")
+    print(f"Org: {done.org}")
+    print(f"Admin: {done.admin_email} (REGISTRY_WRITE_ADMIN)")
+    print(f"API key: {done.api_key}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = _settings(args)
+    _require_initialised(settings)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ConfigError("--tls-cert and --tls-key go together.")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    app = create_app(settings)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it; this handler turns that into a clean exit 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    uvicorn.run(app, host=args.host, port=args.port, ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
+                access_log=False, log_level="info", timeout_graceful_shutdown=10)
+    return 0
+
+
+def cmd_user_api_key(args: argparse.Namespace) -> int:
+    from .db.base import transaction
+    from .services import keys, users
+
+    settings = _settings(args)
+    _require_initialised(settings)
+    with transaction(_sessions(settings)) as session:
+        user = users.find_user(session, args.email)
+        new_key = keys.rotate_legacy_key(session, user)
+    print(f"API key: {new_key.secret}")
+    return 0
+
+
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", default=env("DATA_DIR"), required=env("DATA_DIR") is None,
+                        help="directory for the database and blobs (env NGC_REGISTRY_DATA_DIR)")
+    parser.add_argument("--database-url", default=env("DATABASE_URL"),
+                        help="SQLAlchemy URL; default sqlite in the data dir (env NGC_REGISTRY_DATABASE_URL)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ngc-registry", description="A self-hosted registry that speaks NGC.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    init = commands.add_parser("init", help="create the database, the first org and its admin")
+    _data_options(init)
+    init.add_argument("--org", required=True, help="name of the first org")
+    init.add_argument("--org-display-name", default="")
+    init.add_argument("--admin-email", required=True)
+    init.add_argument("--admin-name", default="")
+    init.set_defaults(handler=cmd_init)
+    serve = commands.add_parser("serve", help="serve the NGC API, the OCI API and the web UI")
+    _data_options(serve)
+    serve.add_argument("--host", default=env("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(env("PORT", "8000")))
+    serve.add_argument("--tls-cert", default=env("TLS_CERT"))
+    serve.add_argument("--tls-key", default=env("TLS_KEY"))
+    serve.set_defaults(handler=cmd_serve)
+    user = commands.add_parser("user", help="operator commands on users").add_subparsers(
+        dest="user_command", required=True, metavar="COMMAND")
+    api_key = user.add_parser("api-key", help="print a new API key for a user; the old one stops working")
+    _data_options(api_key)
+    api_key.add_argument("email", help="the user's email or id")
+    api_key.set_defaults(handler=cmd_user_api_key)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except RegistryError as error:
+        print(f"Error: {error.message}", file=sys.stderr)
+        return error.exit_code
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        print(f"Error: database error: {reason}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

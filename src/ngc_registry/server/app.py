@@ -1,0 +1,63 @@
+"""The ASGI application: one port for the NGC API, the OCI distribution API and (later) the web UI."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from .. import __version__
+from .db.base import make_engine, make_sessionmaker, transaction
+from .db.tables import Setting
+from .rendering import install_error_handlers
+from .routes import ngc_identity, ngc_members, ngc_orgs, ngc_search, oci
+from .services.bootstrap import TOKEN_SECRET
+from .settings import Settings
+
+access_log = logging.getLogger("ngc_registry.access")
+
+class AccessLog:
+    """One line per request on stderr: method, path without the query (it may carry signatures), status, time."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), [0]
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            client = scope.get("client") or ("-", 0)
+            access_log.info('%s "%s %s" %d %.1fms', client[0], scope["method"], scope["path"], status[0],
+                            (time.perf_counter() - started) * 1000)
+
+
+def _load_token_secret(sessions) -> str:
+    with transaction(sessions) as session:
+        secret = session.scalar(select(Setting.value).where(Setting.key == TOKEN_SECRET))
+    if not secret:
+        raise RuntimeError("The database is not initialised: run 'ngc-registry init' first.")
+    return secret
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(title="NGC Registry", version=__version__, docs_url=None, redoc_url=None)
+    engine = make_engine(settings.db_url)
+    app.state.settings = settings
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.token_secret = _load_token_secret(app.state.sessions)
+    install_error_handlers(app)
+    for module in (ngc_identity, ngc_orgs, ngc_members, ngc_search, oci):
+        app.include_router(module.router)
+    app.add_middleware(AccessLog)
+    return app

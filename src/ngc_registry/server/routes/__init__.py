@@ -1,0 +1,1 @@
+"""HTTP routes. Each route names its action and scope; `policy.authorize` decides."""

@@ -1,0 +1,105 @@
+"""Identity: /token, caller info, the current user, roles, products, personal keys and the health check."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from ... import __version__
+from ...errors import InvalidApiKeyError, UnauthorizedError
+from ..auth import credentials, policy
+from ..auth.policy import ROLE_ALIASES, Role
+from ..deps import DB, Caller
+from ..rendering import ngc_status
+from ..services import keys, orgs, users
+from .views import key_view, user_view
+
+router = APIRouter()
+
+
+def _ok(**body) -> dict:
+    return {**body, "requestStatus": ngc_status()}
+
+
+def _require_user(principal: policy.Principal) -> int:
+    if principal.is_guest:
+        raise UnauthorizedError("Authentication required: provide an API key.")
+    return principal.user_id
+
+
+@router.get("/token")
+def token(request: Request, session: DB, scope: list[str] = Query(default=[]), service: str = "ngc") -> dict:
+    """Exchange Basic `$oauthtoken:<API key>` for a bearer token (NGC and docker clients alike)."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        raise InvalidApiKeyError("Invalid API key: send Basic credentials '$oauthtoken:<API key>'.")
+    key = credentials.key_from_basic(session, credentials.parse_basic(header))
+    ttl = request.app.state.settings.token_ttl_seconds
+    signed = credentials.issue_token(request.app.state.token_secret, key, ttl, scope)
+    return {"token": signed, "access_token": signed, "expires_in": ttl}
+
+
+@router.post("/v3/keys/get-caller-info")
+def caller_info(session: DB, credentials_: str = Form(default="", alias="credentials")) -> dict:
+    """Who a key belongs to; the official client calls this unauthenticated, often, for every `nvapi-` key."""
+    key = keys.resolve_key(session, credentials_)
+    user = key.user
+    org_name = key.org.name if key.org else (user.roles[0].org.name if user.roles else None)
+    kind = key.kind if key.kind != keys.LEGACY else "API_KEY"
+    return _ok(type=kind, orgName=org_name, user=user_view(user, key.org_id), keyName=key.name)
+
+
+@router.get("/v2/users/me")
+def users_me(session: DB, principal: Caller, org_name: str | None = Query(default=None, alias="org-name")) -> dict:
+    user = users.get_user(session, _require_user(principal))
+    org_id = orgs.get_org(session, org_name).id if org_name else None
+    return _ok(user=user_view(user, org_id))
+
+
+@router.get("/roles")
+def roles(show_hidden: bool = Query(default=False, alias="show-hidden")) -> dict:
+    names = {role.value: role for role in Role} | dict(ROLE_ALIASES)
+    return _ok(roles=[{"name": name, "displayName": name.replace("_", " ").title(),
+                       "allowedActions": [{"service": s} for s in policy.services_of(role)]}
+                      for name, role in sorted(names.items())])
+
+
+@router.get("/v2/products")
+def products() -> dict:
+    return _ok(products=[{"name": "ngc-registry", "displayName": "NGC Registry"}])
+
+
+@router.get("/health")
+def health(request: Request, session: DB) -> dict:
+    session.execute(text("SELECT 1"))
+    client = request.client.host if request.client else None
+    return {"status": "ok", "version": __version__, "clientAddress": client}
+
+
+class NewKeyBody(BaseModel):
+    name: str = Field(max_length=128)
+    expiryDays: int = 90
+    org: str | None = None
+
+
+@router.post("/v3/keys")
+def create_key(request: Request, body: NewKeyBody, session: DB, principal: Caller) -> dict:
+    user = users.get_user(session, _require_user(principal))
+    org_name = body.org or request.headers.get("nv-ngc-org") or (user.roles[0].org.name if user.roles else "")
+    org = orgs.get_org(session, org_name)
+    policy.authorize(principal, policy.Action.VIEW_ORG, policy.Scope(org_id=org.id))
+    new = keys.create_personal_key(session, user, org, body.name, body.expiryDays)
+    return _ok(key=key_view(new.row, new.secret))
+
+
+@router.get("/v3/keys")
+def list_keys(session: DB, principal: Caller) -> dict:
+    user = users.get_user(session, _require_user(principal))
+    return _ok(keys=[key_view(row) for row in keys.list_personal_keys(session, user)])
+
+
+@router.delete("/v3/keys/{key_id}")
+def revoke_key(key_id: int, session: DB, principal: Caller) -> dict:
+    user = users.get_user(session, _require_user(principal))
+    return _ok(key=key_view(keys.revoke_personal_key(session, user, key_id)))

@@ -1,0 +1,1 @@
+"""Business logic over a SQLAlchemy session. Nothing here imports the web framework."""

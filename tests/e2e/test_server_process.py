@@ -1,0 +1,70 @@
+"""The server as a process: init, serve, TLS, SIGTERM, request logging without secrets, key rotation."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+
+import httpx
+
+from .conftest import BIN, init_registry, run, start_server
+
+
+def _token(url: str, key: str, **kwargs) -> httpx.Response:
+    basic = base64.b64encode(f"$oauthtoken:{key}".encode()).decode()
+    return httpx.get(f"{url}/token?service=ngc&", headers={"Authorization": f"Basic {basic}"}, **kwargs)
+
+
+def test_init_twice_refuses_and_changes_nothing(tmp_path):
+    data_dir = tmp_path / "data"
+    key = init_registry(data_dir)
+    before = (data_dir / "registry.db").read_bytes()
+    again = run(str(BIN / "ngc-registry"), "init", "--data-dir", str(data_dir), "--org", "other",
+                "--admin-email", "x@example.com")
+    assert again.returncode == 1
+    assert again.stderr.strip().startswith("Error: ") and "already initialised" in again.stderr
+    assert (data_dir / "registry.db").read_bytes() == before
+    assert key.startswith("ngcr_")
+
+
+def test_serve_logs_requests_without_secrets_and_stops_on_sigterm(tmp_path):
+    data_dir = tmp_path / "data"
+    key = init_registry(data_dir)
+    server = start_server(data_dir, key)
+    token = _token(server.url, key).json()["token"]
+    httpx.get(f"{server.url}/v2/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert server.stop() == 0
+    log = server.log.read_text()
+    assert '"GET /v2/users/me" 200' in log and '"GET /token" 200' in log
+    assert key not in log and token not in log
+
+
+def test_operator_key_rotation_kills_the_old_key(tmp_path):
+    data_dir = tmp_path / "data"
+    old = init_registry(data_dir)
+    server = start_server(data_dir, old)
+    try:
+        new = server.new_key("admin@example.com")
+        assert _token(server.url, old).status_code == 401
+        assert _token(server.url, new).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_serve_https_with_a_certificate(tmp_path):
+    cert, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key_file), "-out", str(cert)],
+                   check=True, capture_output=True)
+    data_dir = tmp_path / "data"
+    key = init_registry(data_dir)
+    server = start_server(data_dir, key, "--tls-cert", str(cert), "--tls-key", str(key_file), scheme="https")
+    try:
+        assert _token(server.url, key, verify=str(cert)).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_serve_refuses_an_uninitialised_directory(tmp_path):
+    done = run(str(BIN / "ngc-registry"), "serve", "--data-dir", str(tmp_path / "empty"), "--port", "1")
+    assert done.returncode == 1 and "not initialised" in done.stderr

@@ -1,0 +1,67 @@
+"""Server tests: the real app over a real SQLite file per test, driven over HTTP with Starlette's TestClient."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import pytest
+from starlette.testclient import TestClient
+
+from ngc_registry.server.app import create_app
+from ngc_registry.server.services.bootstrap import initialise
+from ngc_registry.server.settings import Settings
+
+ORG = "acme"
+
+
+@dataclass
+class Registry:
+    client: TestClient
+    admin_key: str
+
+    def token(self, key: str, *scopes: str) -> str:
+        basic = base64.b64encode(f"$oauthtoken:{key}".encode()).decode()
+        query = "service=ngc&" + "&".join(f"scope={s}" for s in scopes)
+        response = self.client.get(f"/token?{query}", headers={"Authorization": f"Basic {basic}"})
+        assert response.status_code == 200, response.text
+        return response.json()["token"]
+
+    def headers(self, key: str | None) -> dict:
+        if key is None:
+            return {}
+        bearer = key if key.startswith("nvapi-") else self.token(key)
+        return {"Authorization": f"Bearer {bearer}"}
+
+    def call(self, method: str, path: str, key: str | None = None, **kwargs):
+        return self.client.request(method, path, headers=self.headers(key), **kwargs)
+
+    def add_user(self, email: str, roles: list[str], team: str | None = None, org: str = ORG) -> str:
+        """Add a user with roles (as the admin) and return a fresh API key for them."""
+        where = f"/v2/org/{org}/team/{team}/users" if team else f"/v2/org/{org}/users"
+        response = self.call("POST", where, self.admin_key, json={"email": email, "name": email, "roleTypes": roles})
+        assert response.status_code == 200, response.text
+        return self.api_key_for(email)
+
+    def api_key_for(self, email: str) -> str:
+        from ngc_registry.server.services import keys, users
+
+        with self.client.app.state.sessions.begin() as session:
+            return keys.rotate_legacy_key(session, users.find_user(session, email)).secret
+
+    def add_team(self, name: str, org: str = ORG) -> dict:
+        response = self.call("POST", f"/v2/org/{org}/teams", self.admin_key, json={"name": name, "description": name})
+        assert response.status_code == 200, response.text
+        return response.json()["team"]
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def registry(settings) -> Registry:
+    done = initialise(settings, ORG, "admin@example.com", "Admin")
+    with TestClient(create_app(settings)) as client:
+        yield Registry(client=client, admin_key=done.api_key)
