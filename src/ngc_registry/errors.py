@@ -51,8 +51,11 @@ _CODES: dict[str, tuple[int, str, str, int]] = {
     "KEY_NOT_FOUND": (404, "Key not found.", "NAME_UNKNOWN", EXIT_ERROR),
     "ROLE_NOT_FOUND": (400, "Role not found.", "UNSUPPORTED", EXIT_ERROR),
     "ALREADY_EXISTS": (409, "Already exists.", "UNSUPPORTED", EXIT_ERROR),
+    "INTEGRITY_ERROR": (409, "Uploaded content does not match its digest.", "DIGEST_INVALID", EXIT_TRANSFER_FAILED),
+    "RANGE_NOT_SATISFIABLE": (416, "Requested range not satisfiable.", "BLOB_UPLOAD_INVALID", EXIT_ERROR),
     "PAYLOAD_TOO_LARGE": (413, "Request body too large.", "SIZE_INVALID", EXIT_ERROR),
     "RATE_LIMITED": (429, "Too many requests.", "TOOMANYREQUESTS", EXIT_ERROR),
+    "NOT_IMPLEMENTED": (501, "Not implemented.", "UNSUPPORTED", EXIT_ERROR),
     "INTERNAL_ERROR": (500, "Internal server error.", "UNKNOWN", EXIT_ERROR),
     "UNAVAILABLE": (503, "Service unavailable.", "UNAVAILABLE", EXIT_ERROR),
     "INSUFFICIENT_STORAGE": (507, "Insufficient storage.", "UNKNOWN", EXIT_ERROR),
@@ -87,8 +90,11 @@ KeyNotFoundError = ERRORS["KEY_NOT_FOUND"]
 RoleNotFoundError = ERRORS["ROLE_NOT_FOUND"]
 AlreadyExistsError = ERRORS["ALREADY_EXISTS"]
 PayloadTooLargeError = ERRORS["PAYLOAD_TOO_LARGE"]
+IntegrityError = ERRORS["INTEGRITY_ERROR"]
+RangeNotSatisfiableError = ERRORS["RANGE_NOT_SATISFIABLE"]
 RateLimitedError = ERRORS["RATE_LIMITED"]
 InternalError = ERRORS["INTERNAL_ERROR"]
+NotImplementedYetError = ERRORS["NOT_IMPLEMENTED"]
 UnavailableError = ERRORS["UNAVAILABLE"]
 InsufficientStorageError = ERRORS["INSUFFICIENT_STORAGE"]
 ConnectionFailedError = ERRORS["CONNECTION_FAILED"]
@@ -96,7 +102,8 @@ ConfigError = ERRORS["CONFIG_ERROR"]
 TransferFailedError = ERRORS["TRANSFER_FAILED"]
 
 _BY_STATUS = {400: BadRequestError, 401: UnauthorizedError, 403: ForbiddenError, 404: NotFoundError,
-              409: AlreadyExistsError, 413: PayloadTooLargeError, 429: RateLimitedError, 503: UnavailableError,
+              409: AlreadyExistsError, 413: PayloadTooLargeError, 416: RangeNotSatisfiableError,
+              422: BadRequestError, 429: RateLimitedError, 501: NotImplementedYetError, 503: UnavailableError,
               507: InsufficientStorageError}
 
 
