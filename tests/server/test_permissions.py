@@ -112,3 +112,53 @@ def test_personal_key_is_limited_to_its_org(registry):
     key = registry.call("POST", "/v3/keys", registry.admin_key, json={"name": "ci", "org": ORG}).json()["key"]
     assert registry.call("GET", "/v2/orgs/other", key["apiKey"]).status_code == 403
     assert registry.call("GET", "/v2/orgs/other", registry.admin_key).status_code == 200
+
+
+# The registry cells for models and model-scripts: (role, view, create and upload, download, delete others' models)
+MODEL_TABLE = [
+    ("REGISTRY_WRITE_ADMIN", True, True, True, True),
+    ("REGISTRY_WRITE_TEAM_ADMIN", True, True, True, True),
+    ("REGISTRY_WRITE_USER_ROLE", True, True, True, False),
+    ("REGISTRY_READ", True, False, True, False),
+]
+
+
+def _model(registry, key, name, kind="models"):
+    space = f"/v2/org/{ORG}/team/team-a"
+    created = registry.call("POST", f"{space}/{kind}", key, json={"name": name})
+    return created.status_code
+
+
+@pytest.mark.parametrize("kind", ["models", "resources"])
+@pytest.mark.parametrize("role,view,create,download,delete_others", MODEL_TABLE)
+def test_model_cells(registry, keys, kind, role, view, create, download, delete_others):
+    space = f"/v2/org/{ORG}/team/team-a/{kind}"
+    assert _model(registry, registry.admin_key, "theirs", kind) == 200
+    registry.call("POST", f"{space}/theirs/versions", registry.admin_key, json={"versionId": "1"})
+    registry.call("PATCH", f"{space}/theirs/versions/1", registry.admin_key, json={"status": "UPLOAD_COMPLETE"})
+    key = keys[role]
+    assert registry.call("GET", f"{space}/theirs", key).status_code == _status(view)
+    assert registry.call("GET", f"{space}/theirs/1/files", key).status_code == _status(download)
+    assert _model(registry, key, "mine", kind) == _status(create)
+    assert registry.call("DELETE", f"{space}/theirs", key).status_code == _status(delete_others)
+
+
+def test_user_role_may_delete_own_model(registry, keys):
+    key = keys["REGISTRY_WRITE_USER_ROLE"]
+    assert _model(registry, key, "mine") == 200
+    assert registry.call("DELETE", f"/v2/org/{ORG}/team/team-a/models/mine", key).status_code == 200
+
+
+def test_team_roles_do_not_reach_other_teams_models(registry, keys):
+    space = f"/v2/org/{ORG}/team/team-b/models"
+    registry.call("POST", space, registry.admin_key, json={"name": "b-model"})
+    team_admin = keys["REGISTRY_WRITE_TEAM_ADMIN"]
+    assert registry.call("GET", f"{space}/b-model", team_admin).status_code == 403
+    assert registry.call("POST", space, team_admin, json={"name": "intruder"}).status_code == 403
+
+
+def test_only_org_admin_may_make_content_public(registry, keys):
+    space = f"/v2/org/{ORG}/team/team-a/models"
+    registry.call("POST", space, keys["REGISTRY_WRITE_TEAM_ADMIN"], json={"name": "m"})
+    assert registry.call("PATCH", f"{space}/m", keys["REGISTRY_WRITE_TEAM_ADMIN"], json={"isPublic": True}).status_code == 403
+    assert registry.call("PATCH", f"{space}/m", registry.admin_key, json={"isPublic": True}).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 
@@ -12,7 +13,8 @@ from .. import __version__
 from .db.base import make_engine, make_sessionmaker, transaction
 from .db.tables import Setting
 from .rendering import install_error_handlers
-from .routes import ngc_identity, ngc_members, ngc_orgs, ngc_search, oci
+from .routes import ngc_artifacts, ngc_identity, ngc_members, ngc_orgs, ngc_search, ngc_uploads, oci, storage
+from .storage.filesystem import FilesystemStore
 from .services.bootstrap import TOKEN_SECRET
 from .settings import Settings
 
@@ -56,8 +58,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = make_sessionmaker(engine)
     app.state.token_secret = _load_token_secret(app.state.sessions)
+    app.state.storage_secret = hmac.new(app.state.token_secret.encode(), b"storage", "sha256").hexdigest()
+    app.state.store = FilesystemStore(settings.blob_dir)
     install_error_handlers(app)
-    for module in (ngc_identity, ngc_orgs, ngc_members, ngc_search, oci):
+    for module in (ngc_identity, ngc_orgs, ngc_members, ngc_search, ngc_artifacts, ngc_uploads, storage, oci):
         app.include_router(module.router)
     app.add_middleware(AccessLog)
     return app

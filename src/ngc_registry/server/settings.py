@@ -15,6 +15,8 @@ class Settings:
     database_url: str = ""
     token_ttl_seconds: int = 3600
     max_json_bytes: int = 1 << 20
+    part_size: int = int(os.environ.get("NGC_REGISTRY_PART_SIZE", "500000000"))
+    signed_url_ttl: int = 6 * 3600
 
     @property
     def db_url(self) -> str:

@@ -54,6 +54,7 @@ class Action(StrEnum):
     DOWNLOAD = "download models and model-scripts"
     DELETE_MODEL = "delete models"
     GRANT_ADMIN_ROLES = "grant admin roles"
+    PUBLISH = "make content public"
 
 
 class Reach(StrEnum):
@@ -76,6 +77,7 @@ POLICY: dict[Action, dict[Role, Reach]] = {
     Action.DOWNLOAD: {**_EVERY_WRITER, _READ: Reach.ALL},
     Action.DELETE_MODEL: {_ADMIN: Reach.ALL, _TEAM_ADMIN: Reach.ALL, _USER: Reach.OWN},
     Action.GRANT_ADMIN_ROLES: {_ADMIN: Reach.ALL},
+    Action.PUBLISH: {_ADMIN: Reach.ALL},
 }
 
 # Actions where a role on any team of the org is enough at org level (seeing the org you belong to).
@@ -146,6 +148,16 @@ def authorize(principal: Principal, action: Action, scope: Scope) -> None:
     if principal.is_guest:
         raise UnauthorizedError("Authentication required: this content is not public. Provide an API key.")
     raise ForbiddenError(f"Access denied: your role does not allow you to {action.value} here.")
+
+
+def spaces_allowing(principal: Principal, action: Action) -> tuple[set[int], set[int]]:
+    """Orgs (whole) and teams where `action` is allowed on everything: the same rule as `allows`, for SQL filters."""
+    org_ids, team_ids = set(), set()
+    for grant in principal.grants:
+        if POLICY[action].get(grant.role) is Reach.ALL:
+            (org_ids if grant.team_id is None else team_ids).add(grant.org_id if grant.team_id is None
+                                                                 else grant.team_id)
+    return org_ids, team_ids
 
 
 def actions_to_grant(role: Role, to_team: bool, new_to_org: bool) -> list[Action]:

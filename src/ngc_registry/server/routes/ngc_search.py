@@ -1,30 +1,88 @@
-"""Catalog search (PROTOCOL.md §4.2). Models, resources and images register their searchers here as they land."""
+"""Catalog search (PROTOCOL.md §4.2): three URLs per list, `resourceId:<glob>` queries, paging by `page`."""
 
 from __future__ import annotations
+
+import json
 
 from fastapi import APIRouter
 
 from ...errors import BadRequestError
+from ..db.tables import Artifact
+from ..deps import DB, Caller
 from ..rendering import ngc_status
+from ..services import orgs, search
+from .views import ngc_date
 
 router = APIRouter()
 
+KIND_OF_TYPE = {"MODEL": "models", "RECIPE": "resources"}
 RESOURCE_TYPES = ("MODEL", "RECIPE", "CONTAINER", "HELM_CHART", "COLLECTION")
 
 
-def _empty(resource_type: str) -> dict:
+def parse_query(resource_type: str, q: str | None) -> search.Query | None:
+    """The search to run, or None for a type this registry holds nothing of."""
     if resource_type not in RESOURCE_TYPES:
         raise BadRequestError(f"Unknown resource type '{resource_type}'. Use one of {', '.join(RESOURCE_TYPES)}.")
-    return {"resultTotal": 0, "resultPageTotal": 0, "requestStatus": ngc_status(),
-            "results": [{"groupValue": resource_type, "totalCount": 0, "resources": []}]}
+    try:
+        body = json.loads(q) if q else {}
+        text = str(body.get("query") or "resourceId:*")
+        page, size = int(body.get("page", 0)), int(body.get("pageSize", 100))
+    except (ValueError, AttributeError, TypeError):
+        raise BadRequestError("Invalid search query 'q': expected the NGC search JSON.") from None
+    if page < 0 or not 1 <= size <= 1000:
+        raise BadRequestError("Search 'page' must be >= 0 and 'pageSize' 1..1000.")
+    pattern = text.split("resourceId:", 1)[1].strip() if "resourceId:" in text else f"*{text.strip()}*"
+    kind = KIND_OF_TYPE.get(resource_type)
+    return search.Query(kind, pattern or "*", page, size) if kind else None
+
+
+def resource_view(artifact: Artifact, resource_type: str, size: int | None) -> dict:
+    meta = artifact.meta
+    attributes = {"latestVersionIdStr": artifact.latest_version, "latestVersionSizeInBytes": size,
+                  "application": meta.get("application"), "framework": meta.get("framework"),
+                  "precision": meta.get("precision"), "format": meta.get("modelFormat")}
+    return {"resourceId": artifact.resource_id, "resourceType": resource_type, "name": artifact.name,
+            "displayName": meta.get("displayName") or artifact.name, "orgName": artifact.org.name,
+            "teamName": artifact.team.name if artifact.team else None, "description": meta.get("shortDescription"),
+            "dateCreated": ngc_date(artifact.created_at), "dateModified": ngc_date(artifact.updated_at),
+            "createdBy": None, "isPublic": artifact.is_public, "guestAccess": artifact.is_public,
+            "sharedWithOrgs": [], "sharedWithTeams": [],
+            "labels": [{"key": "general", "values": list(meta.get("labels") or [])}],
+            "attributes": [{"key": k, "value": str(v)} for k, v in attributes.items() if v is not None]}
+
+
+def _results(session, resource_type: str, query: search.Query | None, found: tuple[list, int]) -> dict:
+    rows, total = found
+    sizes = search.latest_sizes(session, rows) if rows else {}
+    pages = (total + query.page_size - 1) // query.page_size if query else 0
+    return {"resultTotal": total, "resultPageTotal": pages, "requestStatus": ngc_status(),
+            "results": [{"groupValue": resource_type, "totalCount": total,
+                         "resources": [resource_view(a, resource_type, sizes.get(a.id)) for a in rows]}]}
 
 
 @router.get("/v2/search/catalog/resources/{resource_type}")
+def search_catalog(resource_type: str, session: DB, principal: Caller, q: str | None = None) -> dict:
+    query = parse_query(resource_type, q)
+    found = search.search_catalog(session, principal, query) if query else ([], 0)
+    return _results(session, resource_type, query, found)
+
+
 @router.get("/v2/search/subscriber/catalog/resources/{resource_type}")
+def search_subscriber(resource_type: str, q: str | None = None) -> dict:
+    """Content shared with subscribers of NVIDIA products: a self-hosted registry has none."""
+    parse_query(resource_type, q)
+    return _results(None, resource_type, None, ([], 0))
+
+
 @router.get("/v2/search/org/{org_name}/resources/{resource_type}")
 @router.get("/v2/search/org/{org_name}/team/{team_name}/resources/{resource_type}")
-def search(resource_type: str) -> dict:
-    return _empty(resource_type)
+def search_space(org_name: str, resource_type: str, session: DB, principal: Caller, team_name: str | None = None,
+                 q: str | None = None) -> dict:
+    query = parse_query(resource_type, q)
+    org = orgs.get_org(session, org_name)
+    team = orgs.get_team(session, org, team_name) if team_name else None
+    found = search.search_space(session, principal, query, org, team) if query else ([], 0)
+    return _results(session, resource_type, query, found)
 
 
 @router.get("/v2/search/labelsets")

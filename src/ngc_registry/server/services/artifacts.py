@@ -1,0 +1,173 @@
+"""Models and resources (model-scripts) and their versions: metadata, life cycle, file lists."""
+
+from __future__ import annotations
+
+import posixpath
+import unicodedata
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...errors import AlreadyExistsError, BadRequestError, InvalidArgumentError, NotFoundError
+from ...refs import validate_artifact_name
+from ..db.tables import Artifact, Org, Team, Version, VersionFile, utcnow
+from . import audit
+
+KINDS = ("models", "resources")
+PENDING, COMPLETE = "UPLOAD_PENDING", "UPLOAD_COMPLETE"
+MAX_METRIC_TABLES, MAX_METRIC_ATTRIBUTES = 3, 12
+MAX_PATH_BYTES = 1024
+
+
+def label_of(kind: str) -> str:
+    return "Model" if kind == "models" else "Resource"
+
+
+def resource_id(org: Org, team: Team | None, name: str) -> str:
+    return "/".join(part for part in (org.name, team.name if team else None, name) if part)
+
+
+def get_artifact(session: Session, kind: str, org: Org, team: Team | None, name: str) -> Artifact:
+    found = session.scalar(select(Artifact).where(Artifact.kind == kind,
+                                                  Artifact.resource_id == resource_id(org, team, name)))
+    if found is None:
+        raise NotFoundError(f"Target '{resource_id(org, team, name)}' could not be found.")
+    return found
+
+
+def create_artifact(session: Session, kind: str, org: Org, team: Team | None, name: str, meta: dict,
+                    actor_id: int | None) -> Artifact:
+    validate_artifact_name(name)
+    rid = resource_id(org, team, name)
+    if session.scalar(select(Artifact.id).where(Artifact.kind == kind, Artifact.resource_id == rid)) is not None:
+        raise AlreadyExistsError(f"Target '{rid}' already exists.")
+    artifact = Artifact(kind=kind, resource_id=rid, org_id=org.id, team_id=team.id if team else None, name=name,
+                        created_by=actor_id, meta=meta)
+    session.add(artifact)
+    session.flush()
+    audit.record(session, actor_id, org.id, f"{kind}.create", rid)
+    return artifact
+
+
+def update_artifact(session: Session, artifact: Artifact, changes: dict, actor_id: int | None) -> Artifact:
+    artifact.meta = {**artifact.meta, **changes}
+    artifact.updated_at = utcnow()
+    audit.record(session, actor_id, artifact.org_id, f"{artifact.kind}.update", artifact.resource_id)
+    return artifact
+
+
+def set_public(session: Session, artifact: Artifact, public: bool, actor_id: int | None) -> None:
+    artifact.is_public = public
+    artifact.updated_at = utcnow()
+    audit.record(session, actor_id, artifact.org_id, f"{artifact.kind}.public={public}", artifact.resource_id)
+
+
+def delete_artifact(session: Session, artifact: Artifact, actor_id: int | None) -> None:
+    """Metadata goes at once; bytes stay in the store until garbage collection finds them unreferenced."""
+    audit.record(session, actor_id, artifact.org_id, f"{artifact.kind}.delete", artifact.resource_id)
+    session.delete(artifact)
+
+
+def validate_metrics(tables: list) -> list:
+    if len(tables) > MAX_METRIC_TABLES:
+        raise InvalidArgumentError(f"At most {MAX_METRIC_TABLES} metrics tables per version.")
+    for table in tables:
+        attributes = table.get("attributes") if isinstance(table, dict) else None
+        if not isinstance(table.get("name") if isinstance(table, dict) else None, str) or not isinstance(attributes, list):
+            raise InvalidArgumentError("A metrics table needs a 'name' and a list of 'attributes'.")
+        if not 1 <= len(attributes) <= MAX_METRIC_ATTRIBUTES:
+            raise InvalidArgumentError(f"Metrics table '{table['name']}' must have 1 to {MAX_METRIC_ATTRIBUTES} attributes.")
+        if not all(isinstance(a, dict) and {"key", "value"} <= a.keys() for a in attributes):
+            raise InvalidArgumentError(f"Every attribute of metrics table '{table['name']}' needs 'key' and 'value'.")
+    return tables
+
+
+def get_version(session: Session, artifact: Artifact, version: str) -> Version:
+    found = session.scalar(select(Version).where(Version.artifact_id == artifact.id, Version.version == version))
+    if found is None:
+        raise NotFoundError(f"Target '{artifact.resource_id}:{version}' could not be found.")
+    return found
+
+
+def list_versions(session: Session, artifact: Artifact) -> list[Version]:
+    return list(session.scalars(select(Version).where(Version.artifact_id == artifact.id)
+                                .order_by(Version.created_at.desc(), Version.id.desc())))
+
+
+def create_version(session: Session, artifact: Artifact, version: str, meta: dict, actor_id: int | None) -> Version:
+    exists = session.scalar(select(Version.id).where(Version.artifact_id == artifact.id, Version.version == version))
+    if exists is not None:
+        raise AlreadyExistsError(f"Target '{artifact.resource_id}:{version}' already exists.")
+    validate_metrics(meta.get("customMetrics") or [])
+    row = Version(artifact_id=artifact.id, version=version, created_by=actor_id, meta=meta)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update_version(session: Session, version: Version, changes: dict) -> Version:
+    if "customMetrics" in changes:
+        validate_metrics(changes["customMetrics"] or [])
+    version.meta = {**version.meta, **changes}
+    version.updated_at = utcnow()
+    return version
+
+
+def complete_version(session: Session, version: Version, set_latest: bool = True) -> Version:
+    version.status = COMPLETE
+    version.updated_at = utcnow()
+    if set_latest:
+        version.artifact.latest_version = version.version
+        version.artifact.updated_at = utcnow()
+    return version
+
+
+def delete_version(session: Session, version: Version, actor_id: int | None) -> None:
+    artifact = version.artifact
+    session.delete(version)
+    session.flush()
+    if artifact.latest_version == version.version:
+        remaining = [v for v in list_versions(session, artifact) if v.status == COMPLETE]
+        artifact.latest_version = remaining[0].version if remaining else None
+    audit.record(session, actor_id, artifact.org_id, f"{artifact.kind}.version.delete",
+                 f"{artifact.resource_id}:{version.version}")
+
+
+def version_files(session: Session, version: Version, path: str | None = None) -> list[VersionFile]:
+    query = select(VersionFile).where(VersionFile.version_id == version.id)
+    if path is not None:
+        query = query.where(VersionFile.path == path)
+    return list(session.scalars(query.order_by(VersionFile.path)))
+
+
+def validate_file_path(path: str) -> str:
+    """A relative POSIX path inside a version: no absolute paths, `..`, backslashes, NUL or control characters."""
+    if not path or len(path.encode()) > MAX_PATH_BYTES:
+        raise BadRequestError(f"Invalid file path '{path[:80]}': empty or longer than {MAX_PATH_BYTES} bytes.")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in path) or "\\" in path:
+        raise BadRequestError(f"Invalid file path {path!r}: control characters and backslashes are not allowed.")
+    if unicodedata.normalize("NFC", path) != path:
+        raise BadRequestError(f"Invalid file path {path!r}: use Unicode NFC form.")
+    parts = path.split("/")
+    if path.startswith("/") or any(part in ("", ".", "..") for part in parts) or posixpath.normpath(path) != path:
+        raise BadRequestError(f"Invalid file path '{path}': it must be a relative path without '.', '..' or '//'.")
+    return path
+
+
+def commit_file(session: Session, version: Version, path: str, digest: str, size: int) -> None:
+    """Add or replace one file of a pending version."""
+    existing = version_files(session, version, path)
+    if existing:
+        version.total_size -= existing[0].size
+        session.delete(existing[0])
+        session.flush()
+    else:
+        version.file_count += 1
+    session.add(VersionFile(version_id=version.id, path=path, digest=digest, size=size))
+    version.total_size += size
+
+
+def copy_files(session: Session, source: Version, target: Version) -> None:
+    """`--base-version`: start a version with every file of another one (no bytes move)."""
+    for row in version_files(session, source):
+        commit_file(session, target, row.path, row.digest, row.size)

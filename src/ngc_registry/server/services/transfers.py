@@ -1,0 +1,138 @@
+"""NGC uploads: hash check, multipart sessions and parts, completion into the content-addressed store, commit.
+
+Bytes first, metadata second: a part is durable before its row is written; a file is verified against its digest
+and moved into the store before the upload is marked complete; a version lists a file only once it is committed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...errors import BadRequestError, IntegrityError, NotFoundError
+from ..auth import policy
+from ..auth.policy import Action, Principal, Scope
+from ..db.tables import Artifact, Blob, Upload, UploadPart, Version, VersionFile, utcnow
+from ..storage.filesystem import FilesystemStore
+from . import artifacts
+
+
+def digest_from_b64(value: str) -> str:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequestError(f"Invalid sha256 '{value[:64]}': expected base64 of 32 bytes.") from None
+    if len(raw) != 32:
+        raise BadRequestError(f"Invalid sha256 '{value[:64]}': expected base64 of 32 bytes.")
+    return "sha256:" + raw.hex()
+
+
+def digest_to_b64(digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(digest.partition(":")[2])).decode()
+
+
+def part_count(size: int, part_size: int) -> int:
+    return max(math.ceil(size / part_size), 1)
+
+
+def part_length(upload: Upload, number: int) -> int:
+    return max(min(upload.part_size, upload.size - (number - 1) * upload.part_size), 0)
+
+
+def readable_digests(session: Session, principal: Principal, digests: set[str]) -> set[str]:
+    """The digests among these that the caller may build on: in content they can download, or uploaded by them.
+
+    Answering for every stored blob would let anyone who knows a hash claim a file they cannot read.
+    """
+    if not digests:
+        return set()
+    found = set(session.scalars(select(Upload.digest).where(Upload.digest.in_(digests),
+                                                            Upload.user_id == principal.user_id)))
+    rows = session.execute(
+        select(VersionFile.digest, Artifact.org_id, Artifact.team_id, Artifact.is_public)
+        .join(Version, Version.id == VersionFile.version_id).join(Artifact, Artifact.id == Version.artifact_id)
+        .where(VersionFile.digest.in_(digests - found)))
+    for digest, org_id, team_id, public in rows:
+        if policy.allows(principal, Action.DOWNLOAD, Scope(org_id=org_id, team_id=team_id, public=public)):
+            found.add(digest)
+    return found
+
+
+def start_upload(session: Session, version: Version, user_id: int | None, path: str, size: int,
+                 expected: str | None, part_size: int, upload_id: str | None) -> Upload:
+    if version.status != artifacts.PENDING:
+        raise BadRequestError(f"Version '{version.version}' is not in state UPLOAD_PENDING.")
+    artifacts.validate_file_path(path)
+    if size < 0:
+        raise BadRequestError("File size must not be negative.")
+    if upload_id:
+        upload = session.get(Upload, upload_id)
+        if upload is None or upload.version_id != version.id or upload.path != path or upload.size != size:
+            raise NotFoundError(f"Upload '{upload_id}' not found for '{path}'.")
+        return upload
+    upload = Upload(id=uuid.uuid4().hex, version_id=version.id, user_id=user_id, path=path, size=size,
+                    expected_digest=expected, part_size=part_size)
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def check_part(upload: Upload, number: int, received: int) -> None:
+    if not 1 <= number <= part_count(upload.size, upload.part_size):
+        raise BadRequestError(f"Part {number} is out of range for a file of {upload.size} bytes.")
+    if received != part_length(upload, number):
+        raise BadRequestError(f"Part {number} must be {part_length(upload, number)} bytes; received {received}.")
+
+
+def record_part(session: Session, upload_id: str, number: int, size: int, digest: str) -> None:
+    row = session.get(UploadPart, (upload_id, number))
+    if row is None:
+        session.add(UploadPart(upload_id=upload_id, number=number, size=size, digest=digest))
+    else:
+        row.size, row.digest = size, digest
+
+
+def _assemble(store: FilesystemStore, upload: Upload, parts: list[UploadPart]):
+    if len(parts) == 1:
+        return store.part_path(upload.id, 1), parts[0].digest, parts[0].size
+    return store.concatenate_parts(upload.id, len(parts))
+
+
+def complete_upload(session: Session, store: FilesystemStore, upload: Upload) -> str:
+    """Verify the whole file against its digest and publish it in the store; return its digest."""
+    if upload.digest:
+        raise BadRequestError(f"Upload of '{upload.path}' is already complete.")
+    parts = list(session.scalars(select(UploadPart).where(UploadPart.upload_id == upload.id)
+                                 .order_by(UploadPart.number)))
+    missing = sorted(set(range(1, part_count(upload.size, upload.part_size) + 1)) - {p.number for p in parts})
+    if missing:
+        raise BadRequestError(f"Upload of '{upload.path}' is missing parts {missing[:20]}.")
+    source, digest, size = _assemble(store, upload, parts)
+    if (upload.expected_digest and digest != upload.expected_digest) or size != upload.size:
+        store.drop_upload(upload.id)
+        session.query(UploadPart).filter(UploadPart.upload_id == upload.id).delete()
+        raise IntegrityError(f"'{upload.path}' does not match its sha256; upload it again.")
+    store.promote(source, digest)
+    if session.get(Blob, digest) is None:
+        session.add(Blob(digest=digest, size=size))
+    upload.digest, upload.completed_at = digest, utcnow()
+    store.drop_upload(upload.id)
+    return digest
+
+
+def commit_files(session: Session, principal: Principal, version: Version, files: list[dict]) -> None:
+    """Add uploaded (or already readable) files to a pending version."""
+    if version.status != artifacts.PENDING:
+        raise BadRequestError(f"Version '{version.version}' is not in state UPLOAD_PENDING.")
+    wanted = {artifacts.validate_file_path(f["filePath"]): digest_from_b64(f["sha256"]) for f in files}
+    readable = readable_digests(session, principal, set(wanted.values()))
+    for path, digest in wanted.items():
+        blob = session.get(Blob, digest) if digest in readable else None
+        if blob is None:
+            raise BadRequestError(f"File '{path}' has not been uploaded; upload it before the commit.")
+        artifacts.commit_file(session, version, path, digest, blob.size)

@@ -1,0 +1,98 @@
+"""The filesystem layout: verified blobs by digest, upload parts by upload id, temporary files beside them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+WRITE_BUFFER = 1 << 20
+
+
+class HashingWriter:
+    """Writes a stream to a temporary file while hashing it; `finish` makes it durable and returns the digest."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.size = 0
+        self._hash = hashlib.sha256()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "wb", buffering=0)
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self._hash.update(data)
+        self.size += len(data)
+
+    def finish(self) -> str:
+        os.fdatasync(self._file.fileno())
+        self._file.close()
+        return "sha256:" + self._hash.hexdigest()
+
+    def discard(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FilesystemStore:
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "tmp").mkdir(parents=True, exist_ok=True)
+
+    def blob_path(self, digest: str) -> Path:
+        algorithm, _, hexdigest = digest.partition(":")
+        return self.root / algorithm / hexdigest[:2] / hexdigest
+
+    def has_blob(self, digest: str) -> bool:
+        return self.blob_path(digest).is_file()
+
+    def temp_writer(self) -> HashingWriter:
+        return HashingWriter(self.root / "tmp" / uuid.uuid4().hex)
+
+    def part_path(self, upload_id: str, number: int) -> Path:
+        return self.root / "uploads" / upload_id / f"part-{number:05d}"
+
+    def part_writer(self, upload_id: str, number: int) -> HashingWriter:
+        return HashingWriter(self.part_path(upload_id, number).with_suffix(f".{uuid.uuid4().hex}.tmp"))
+
+    def keep_part(self, writer: HashingWriter, upload_id: str, number: int) -> None:
+        os.replace(writer.path, self.part_path(upload_id, number))
+
+    def promote(self, source: Path, digest: str) -> None:
+        """Move a verified file into the store under its digest (the one atomic step that publishes bytes)."""
+        target = self.blob_path(digest)
+        if target.exists():
+            source.unlink(missing_ok=True)
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+        _fsync_dir(target.parent)
+
+    def concatenate_parts(self, upload_id: str, count: int) -> tuple[Path, str, int]:
+        """Join parts 1..count into one temporary file, hashing as it goes."""
+        writer = self.temp_writer()
+        try:
+            for number in range(1, count + 1):
+                with open(self.part_path(upload_id, number), "rb") as part:
+                    while chunk := part.read(WRITE_BUFFER * 4):
+                        writer.write(chunk)
+            return writer.path, writer.finish(), writer.size
+        except BaseException:
+            writer.discard()
+            raise
+
+    def drop_upload(self, upload_id: str) -> None:
+        shutil.rmtree(self.root / "uploads" / upload_id, ignore_errors=True)
+
+    def delete_blob(self, digest: str) -> None:
+        self.blob_path(digest).unlink(missing_ok=True)
