@@ -7,6 +7,7 @@ import subprocess
 
 import httpx
 
+from ..postgres import postgres_url  # noqa: F401  (fixture)
 from .conftest import BIN, init_registry, run, start_server
 
 
@@ -68,3 +69,22 @@ def test_serve_https_with_a_certificate(tmp_path):
 def test_serve_refuses_an_uninitialised_directory(tmp_path):
     done = run(str(BIN / "ngc-registry"), "serve", "--data-dir", str(tmp_path / "empty"), "--port", "1")
     assert done.returncode == 1 and "not initialised" in done.stderr
+
+
+def test_init_and_serve_on_postgresql(tmp_path, postgres_url):
+    from ..postgres import new_database
+
+    url = new_database(postgres_url)
+    data_dir = tmp_path / "data"
+    done = run(str(BIN / "ngc-registry"), "init", "--data-dir", str(data_dir), "--database-url", url, "--org", "pgorg",
+               "--admin-email", "admin@example.com")
+    assert done.returncode == 0, done.stderr
+    key = done.stdout.strip().splitlines()[-1].removeprefix("API key: ")
+    server = start_server(data_dir, key, "--database-url", url)
+    try:
+        token = _token(server.url, key).json()["token"]
+        me = httpx.get(f"{server.url}/v2/users/me", headers={"Authorization": f"Bearer {token}"}).json()
+        assert me["user"]["roles"][0]["org"]["name"] == "pgorg"
+        assert not (data_dir / "registry.db").exists()
+    finally:
+        server.stop()

@@ -12,6 +12,8 @@ from ngc_registry.server.app import create_app
 from ngc_registry.server.services.bootstrap import initialise
 from ngc_registry.server.settings import Settings
 
+from ..postgres import new_database, postgres_url  # noqa: F401  (fixture)
+
 ORG = "acme"
 
 
@@ -55,9 +57,13 @@ class Registry:
         return response.json()["team"]
 
 
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings(request, tmp_path) -> Settings:
+    """Every server test runs on a fresh SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return Settings(data_dir=tmp_path / "data")
+    base_url = request.getfixturevalue("postgres_url")
+    return Settings(data_dir=tmp_path / "data", database_url=new_database(base_url))
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from ...errors import BadRequestError, NotFoundError
-from ..auth import policy, signed_urls
+from ..auth import signed_urls
 from ..auth.policy import Action, Principal
 from ..db.tables import Upload, Version
 from ..deps import DB, Caller

@@ -68,17 +68,22 @@ def delete_artifact(session: Session, artifact: Artifact, actor_id: int | None) 
     session.delete(artifact)
 
 
+def _validate_metrics_table(table: object) -> None:
+    name = table.get("name") if isinstance(table, dict) else None
+    attributes = table.get("attributes") if isinstance(table, dict) else None
+    if not isinstance(name, str) or not isinstance(attributes, list):
+        raise InvalidArgumentError("A metrics table needs a 'name' and a list of 'attributes'.")
+    if not 1 <= len(attributes) <= MAX_METRIC_ATTRIBUTES:
+        raise InvalidArgumentError(f"Metrics table '{name}' must have 1 to {MAX_METRIC_ATTRIBUTES} attributes.")
+    if not all(isinstance(a, dict) and {"key", "value"} <= a.keys() for a in attributes):
+        raise InvalidArgumentError(f"Every attribute of metrics table '{name}' needs 'key' and 'value'.")
+
+
 def validate_metrics(tables: list) -> list:
     if len(tables) > MAX_METRIC_TABLES:
         raise InvalidArgumentError(f"At most {MAX_METRIC_TABLES} metrics tables per version.")
     for table in tables:
-        attributes = table.get("attributes") if isinstance(table, dict) else None
-        if not isinstance(table.get("name") if isinstance(table, dict) else None, str) or not isinstance(attributes, list):
-            raise InvalidArgumentError("A metrics table needs a 'name' and a list of 'attributes'.")
-        if not 1 <= len(attributes) <= MAX_METRIC_ATTRIBUTES:
-            raise InvalidArgumentError(f"Metrics table '{table['name']}' must have 1 to {MAX_METRIC_ATTRIBUTES} attributes.")
-        if not all(isinstance(a, dict) and {"key", "value"} <= a.keys() for a in attributes):
-            raise InvalidArgumentError(f"Every attribute of metrics table '{table['name']}' needs 'key' and 'value'.")
+        _validate_metrics_table(table)
     return tables
 
 

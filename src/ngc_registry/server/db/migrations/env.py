@@ -1,5 +1,4 @@
 from alembic import context
-from sqlalchemy import pool
 
 from ngc_registry.server.db.base import make_engine
 from ngc_registry.server.db.tables import Base

@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('blobs',
     sa.Column('digest', sa.String(length=80), nullable=False),
     sa.Column('size', sa.BigInteger(), nullable=False),
@@ -108,7 +108,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    
+
     op.drop_table('upload_parts')
     with op.batch_alter_table('version_files', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_version_files_version_id'))
