@@ -20,6 +20,11 @@ from .settings import Settings
 
 access_log = logging.getLogger("ngc_registry.access")
 
+def _loggable(path: str) -> str:
+    """A signed storage URL is a credential: log that one was used, not the URL."""
+    return "/_storage/<signed>" if path.startswith("/_storage/") else path
+
+
 class AccessLog:
     """One line per request on stderr: method, path without the query (it may carry signatures), status, time."""
 
@@ -40,7 +45,7 @@ class AccessLog:
             await self.app(scope, receive, capture)
         finally:
             client = scope.get("client") or ("-", 0)
-            access_log.info('%s "%s %s" %d %.1fms', client[0], scope["method"], scope["path"], status[0],
+            access_log.info('%s "%s %s" %d %.1fms', client[0], scope["method"], _loggable(scope["path"]), status[0],
                             (time.perf_counter() - started) * 1000)
 
 
