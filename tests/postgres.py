@@ -60,14 +60,14 @@ class PostgresServer:
         self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
 
 
-def new_database(base_url: str) -> str:
-    """A fresh, empty database on the server; returns its SQLAlchemy URL."""
+def new_database(base_url: str, template: str | None = None) -> str:
+    """A fresh database on the server (a copy of `template` when given); returns its SQLAlchemy URL."""
     from sqlalchemy import create_engine, text
 
     name = "t_" + uuid.uuid4().hex[:16]
     engine = create_engine(f"{base_url}/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     engine.dispose()
     return f"{base_url}/{name}"
 

@@ -37,13 +37,12 @@ def scope_of(artifact: Artifact, creator_id: int | None = None) -> Scope:
 
 def find(session: Session, principal: Principal, kind: str, org: str, team: str | None, name: str,
          action: Action = Action.VIEW) -> Artifact:
-    """The artifact, once `action` on it is allowed; a private artifact the caller cannot see is 'not found'."""
+    """The artifact, once the caller may see it and take `action` on it (401 for guests, 403 for others)."""
     org_row = orgs.get_org(session, org)
     team_row = orgs.get_team(session, org_row, team) if team else None
     artifact = artifacts.get_artifact(session, kind, org_row, team_row, name)
-    if not policy.allows(principal, Action.VIEW, scope_of(artifact)):
-        policy.authorize(principal, Action.VIEW, Scope(org_id=artifact.org_id, team_id=artifact.team_id))
-    policy.authorize(principal, action, scope_of(artifact))
+    for needed in dict.fromkeys((Action.VIEW, action)):
+        policy.authorize(principal, needed, scope_of(artifact))
     return artifact
 
 
