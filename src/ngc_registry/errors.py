@@ -62,6 +62,21 @@ _CODES: dict[str, tuple[int, str, str, int]] = {
     "CONNECTION_FAILED": (0, "Unable to connect to the server.", "UNKNOWN", EXIT_ERROR),
     "CONFIG_ERROR": (0, "Invalid configuration.", "UNKNOWN", EXIT_ERROR),
     "TRANSFER_FAILED": (0, "Transfer failed.", "UNKNOWN", EXIT_TRANSFER_FAILED),
+    # The OCI distribution codes, under their own names (spec.md, "Error Codes").
+    "BLOB_UNKNOWN": (404, "Blob unknown to registry.", "BLOB_UNKNOWN", EXIT_ERROR),
+    "BLOB_UPLOAD_UNKNOWN": (404, "Blob upload unknown to registry.", "BLOB_UPLOAD_UNKNOWN", EXIT_ERROR),
+    "BLOB_UPLOAD_INVALID": (400, "Blob upload invalid.", "BLOB_UPLOAD_INVALID", EXIT_ERROR),
+    "DIGEST_INVALID": (400, "Provided digest did not match uploaded content.", "DIGEST_INVALID", EXIT_ERROR),
+    "MANIFEST_UNKNOWN": (404, "Manifest unknown.", "MANIFEST_UNKNOWN", EXIT_ERROR),
+    "MANIFEST_INVALID": (400, "Manifest invalid.", "MANIFEST_INVALID", EXIT_ERROR),
+    "MANIFEST_BLOB_UNKNOWN": (400, "Manifest references a blob unknown to the registry.", "MANIFEST_BLOB_UNKNOWN",
+                              EXIT_ERROR),
+    "NAME_UNKNOWN": (404, "Repository name not known to registry.", "NAME_UNKNOWN", EXIT_ERROR),
+    "NAME_INVALID": (400, "Invalid repository name.", "NAME_INVALID", EXIT_ERROR),
+    "TAG_INVALID": (400, "Invalid tag.", "TAG_INVALID", EXIT_ERROR),
+    "SIZE_INVALID": (400, "Provided length did not match content length.", "SIZE_INVALID", EXIT_ERROR),
+    "UNSUPPORTED": (405, "The operation is unsupported.", "UNSUPPORTED", EXIT_ERROR),
+    "DENIED": (403, "Requested access to the resource is denied.", "DENIED", EXIT_ERROR),
 }
 
 
@@ -69,12 +84,27 @@ def _class_name(code: str) -> str:
     return "".join(part.capitalize() for part in code.split("_")) + "Error"
 
 
-def _make_class(code: str, status: int, message: str, oci: str, exit_code: int) -> type[RegistryError]:
+# Each specific code subclasses the generic one of its HTTP status, so `except NotFoundError` also catches
+# ORG_NOT_FOUND, BLOB_UNKNOWN and the rest.
+_GENERIC_BY_STATUS = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
+
+
+def _make_class(code: str, base: type[RegistryError], status: int, message: str, oci: str,
+                exit_code: int) -> type[RegistryError]:
     attrs = {"code": code, "status": status, "default_message": message, "oci_code": oci, "exit_code": exit_code}
-    return type(_class_name(code), (RegistryError,), attrs)
+    return type(_class_name(code), (base,), attrs)
 
 
-ERRORS: dict[str, type[RegistryError]] = {code: _make_class(code, *spec) for code, spec in _CODES.items()}
+def _build_registry() -> dict[str, type[RegistryError]]:
+    built = {code: _make_class(code, RegistryError, *_CODES[code]) for code in _GENERIC_BY_STATUS.values()}
+    for code, spec in _CODES.items():
+        if code not in built:
+            base = built.get(_GENERIC_BY_STATUS.get(spec[0], ""), RegistryError)
+            built[code] = _make_class(code, base, *spec)
+    return built
+
+
+ERRORS: dict[str, type[RegistryError]] = _build_registry()
 
 BadRequestError = ERRORS["BAD_REQUEST"]
 InvalidArgumentError = ERRORS["INVALID_ARGUMENT"]
@@ -100,6 +130,19 @@ InsufficientStorageError = ERRORS["INSUFFICIENT_STORAGE"]
 ConnectionFailedError = ERRORS["CONNECTION_FAILED"]
 ConfigError = ERRORS["CONFIG_ERROR"]
 TransferFailedError = ERRORS["TRANSFER_FAILED"]
+BlobUnknownError = ERRORS["BLOB_UNKNOWN"]
+BlobUploadUnknownError = ERRORS["BLOB_UPLOAD_UNKNOWN"]
+BlobUploadInvalidError = ERRORS["BLOB_UPLOAD_INVALID"]
+DigestInvalidError = ERRORS["DIGEST_INVALID"]
+ManifestUnknownError = ERRORS["MANIFEST_UNKNOWN"]
+ManifestInvalidError = ERRORS["MANIFEST_INVALID"]
+ManifestBlobUnknownError = ERRORS["MANIFEST_BLOB_UNKNOWN"]
+NameUnknownError = ERRORS["NAME_UNKNOWN"]
+NameInvalidError = ERRORS["NAME_INVALID"]
+TagInvalidError = ERRORS["TAG_INVALID"]
+SizeInvalidError = ERRORS["SIZE_INVALID"]
+UnsupportedError = ERRORS["UNSUPPORTED"]
+DeniedError = ERRORS["DENIED"]
 
 _BY_STATUS = {400: BadRequestError, 401: UnauthorizedError, 403: ForbiddenError, 404: NotFoundError,
               409: AlreadyExistsError, 413: PayloadTooLargeError, 416: RangeNotSatisfiableError,

@@ -57,11 +57,13 @@ def init_registry(data_dir: Path, org: str = ORG) -> str:
     return last.removeprefix("API key: ")
 
 
-def start_server(data_dir: Path, admin_key: str, *extra: str, scheme: str = "http", org: str = ORG) -> ServerProcess:
+def start_server(data_dir: Path, admin_key: str, *extra: str, scheme: str = "http", org: str = ORG,
+                 env: dict | None = None) -> ServerProcess:
     port = free_port()
     log = data_dir.parent / f"server-{port}.log"
     process = subprocess.Popen([str(BIN / "ngc-registry"), "serve", "--data-dir", str(data_dir),
-                                "--port", str(port), *extra], stdout=log.open("w"), stderr=subprocess.STDOUT)
+                                "--port", str(port), *extra], stdout=log.open("w"), stderr=subprocess.STDOUT,
+                               env={**os.environ, **env} if env else None)
     url = f"{scheme}://127.0.0.1:{port}"
     _wait_until_healthy(url, process, log, verify=False)
     return ServerProcess(url, org, admin_key, data_dir, process, log)

@@ -24,17 +24,18 @@ COMMAND_TABLE: list[tuple[str, str | None, str]] = [
     ("team", "ngc_registry.cli.commands.team", "Team commands: list, info, users."),
     ("user", "ngc_registry.cli.commands.user", "User commands."),
     ("registry", None, "Registry commands: images, models, model-scripts."),
-    ("registry image", "ngc_registry.cli.commands.stub", "Container image commands."),
-    ("registry model", "ngc_registry.cli.commands.stub", "Model commands."),
-    ("registry model-script", "ngc_registry.cli.commands.stub", "Model-script commands."),
-    ("registry resource", "ngc_registry.cli.commands.stub", "Resource (model-script) commands."),
+    ("registry image", "ngc_registry.cli.commands.image", "Container image commands."),
+    ("registry model", "ngc_registry.cli.commands.model", "Model commands."),
+    ("registry model-script", "ngc_registry.cli.commands.registry_resource", "Model-script commands."),
+    ("registry resource", "ngc_registry.cli.commands.registry_resource", "Resource (model-script) commands."),
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = global_options_parser()
+    # No abbreviations: `--format` (image pull, model create) must never be taken for `--format_type`.
     parser = argparse.ArgumentParser(prog="ngc", description="NGC Registry CLI", parents=[common],
-                                     formatter_class=HelpFormatter)
+                                     formatter_class=HelpFormatter, allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"NGC Registry CLI {__version__}",
                         help="Show the CLI version and exit.")
     groups = {"": CommandGroup(parser, common)}

@@ -60,7 +60,7 @@ class CommandGroup:
         if self._subparsers is None:
             self._subparsers = self.parser.add_subparsers(title="commands", metavar="<command>")
         return self._subparsers.add_parser(name, help=help_text, description=description or help_text,
-                                           parents=[self.common], formatter_class=HelpFormatter)
+                                           parents=[self.common], formatter_class=HelpFormatter, allow_abbrev=False)
 
     def command(self, name: str, func: CommandFunc, help_text: str,
                 description: str | None = None) -> argparse.ArgumentParser:
