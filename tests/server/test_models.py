@@ -275,3 +275,8 @@ def test_hash_check_does_not_reveal_other_orgs_content(registry, flow):
     commit = {"name": "copy", "version": "1", "artifactType": "models",
               "files": [{"filePath": "s.bin", "sha256": b64sha(b"top secret")}]}
     assert theirs.call("POST", "/files/commit", json=commit).status_code == 400
+
+
+def test_model_card_fields_of_the_newer_protocol_are_kept(flow):
+    created = flow.create("card", bias="none known", privacy="no PII", explainability="n/a", safetyAndSecurity="ok")
+    assert created["model"]["bias"] == "none known" and created["model"]["safetyAndSecurity"] == "ok"

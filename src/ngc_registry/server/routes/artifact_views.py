@@ -39,6 +39,10 @@ class ArtifactBody(BaseModel):
     performance: str | None = Field(default=None, max_length=1 << 20)
     quickStartGuide: str | None = Field(default=None, max_length=1 << 20)
     setup: str | None = Field(default=None, max_length=1 << 20)
+    bias: str | None = Field(default=None, max_length=1 << 16)
+    explainability: str | None = Field(default=None, max_length=1 << 16)
+    privacy: str | None = Field(default=None, max_length=1 << 16)
+    safetyAndSecurity: str | None = Field(default=None, max_length=1 << 16)
     isPublic: bool | None = None
 
     def meta(self, kind: str) -> dict:
