@@ -37,6 +37,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"Initialised NGC Registry in {settings.data_dir}")
     print(f"Org: {done.org}")
     print(f"Admin: {done.admin_email} (REGISTRY_WRITE_ADMIN)")
+    print(f"Web UI sign-in: set the admin's password with "
+          f"'ngc-registry user set-password --data-dir {settings.data_dir} {done.admin_email}'")
     print(f"API key: {done.api_key}")
     return 0
 
@@ -72,6 +74,32 @@ def cmd_user_api_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password() -> str:
+    """From the terminal (asked twice), or the first line of standard input (for scripts)."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("New password: ")
+    if getpass.getpass("Repeat it: ") != password:
+        raise ConfigError("The two passwords are different; nothing was changed.")
+    return password
+
+
+def cmd_user_set_password(args: argparse.Namespace) -> int:
+    from .db.base import transaction
+    from .services import accounts, users
+
+    settings = _settings(args)
+    _require_initialised(settings)
+    password = _read_password()
+    with transaction(_sessions(settings)) as session:
+        user = users.find_user(session, args.email)
+        accounts.set_password(session, user, password)
+    print(f"Password set for {user.email}: sign in to the web UI at /login.")
+    return 0
+
+
 def _data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=env("DATA_DIR"), required=env("DATA_DIR") is None,
                         help="directory for the database and blobs (env NGC_REGISTRY_DATA_DIR)")
@@ -102,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(api_key)
     api_key.add_argument("email", help="the user's email or id")
     api_key.set_defaults(handler=cmd_user_api_key)
+    set_password = user.add_parser("set-password", help="set a user's web UI password (from the terminal or stdin)")
+    _data_options(set_password)
+    set_password.add_argument("email", help="the user's email or id")
+    set_password.set_defaults(handler=cmd_user_set_password)
     return parser
 
 

@@ -13,7 +13,9 @@ from .. import __version__
 from .db.base import make_engine, make_sessionmaker, transaction
 from .db.tables import Setting
 from .rendering import install_error_handlers
-from .routes import ngc_artifacts, ngc_identity, ngc_members, ngc_orgs, ngc_search, ngc_uploads, oci, storage
+from .routes import (ngc_artifacts, ngc_identity, ngc_images, ngc_members, ngc_orgs, ngc_search, ngc_uploads, oci,
+                     storage)
+from .routes import ui
 from .storage.filesystem import FilesystemStore
 from .services.bootstrap import TOKEN_SECRET
 from .settings import Settings
@@ -66,7 +68,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.storage_secret = hmac.new(app.state.token_secret.encode(), b"storage", "sha256").hexdigest()
     app.state.store = FilesystemStore(settings.blob_dir)
     install_error_handlers(app)
-    for module in (ngc_identity, ngc_orgs, ngc_members, ngc_search, ngc_artifacts, ngc_uploads, storage, oci):
+    for module in (ngc_identity, ngc_orgs, ngc_members, ngc_search, ngc_artifacts, ngc_uploads, ngc_images, storage,
+                   oci):
         app.include_router(module.router)
+    ui.install(app)
     app.add_middleware(AccessLog)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .db.base import sqlite_url
@@ -17,6 +17,16 @@ class Settings:
     max_json_bytes: int = 1 << 20
     part_size: int = int(os.environ.get("NGC_REGISTRY_PART_SIZE", "500000000"))
     signed_url_ttl: int = 6 * 3600
+    max_manifest_bytes: int = 4 << 20  # OCI: registries should accept manifests of at least 4 MiB
+    # Web UI: browser sessions, sign-in rate limit, invitations (SMTP is off unless a host is set).
+    session_ttl_seconds: int = 12 * 3600
+    sign_in_max_failures: int = 5
+    sign_in_window_seconds: int = 15 * 60
+    activation_ttl_seconds: int = 7 * 24 * 3600
+    public_url: str = field(default_factory=lambda: env("PUBLIC_URL", ""))
+    smtp_host: str = field(default_factory=lambda: env("SMTP_HOST", ""))
+    smtp_port: int = field(default_factory=lambda: int(env("SMTP_PORT", "25")))
+    smtp_from: str = field(default_factory=lambda: env("SMTP_FROM", "ngc-registry@localhost"))
 
     @property
     def db_url(self) -> str:
@@ -25,6 +35,11 @@ class Settings:
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def downloads_dir(self) -> Path:
+        """Files the web UI offers on Setup → Install CLI (e.g. the `ngc` wheel)."""
+        return self.data_dir / "downloads"
 
 
 def env(name: str, default: str | None = None) -> str | None:

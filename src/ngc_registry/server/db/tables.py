@@ -185,3 +185,122 @@ class UploadPart(Base):
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     digest: Mapped[str] = mapped_column(String(80))
+
+
+class ImageRepository(Base):
+    """An OCI repository `org/[team/]image`, created by its first push (or by setting its metadata)."""
+
+    __tablename__ = "image_repositories"
+    __table_args__ = (Index("ix_image_repositories_org_team", "org_id", "team_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)  # org/[team/]image
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), nullable=True)
+    image: Mapped[str] = mapped_column(String(128))
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    latest_tag: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    meta: Mapped[dict] = mapped_column(JSON, default=dict)  # displayName, shortDescription, description, labels
+    org: Mapped[Org] = relationship()
+    team: Mapped[Team | None] = relationship()
+
+
+class ImageBlobLink(Base):
+    """A blob a repository may serve: uploaded to it or mounted into it. The bytes live once, in the store."""
+
+    __tablename__ = "image_blob_links"
+    repository_id: Mapped[int] = mapped_column(ForeignKey("image_repositories.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    digest: Mapped[str] = mapped_column(String(160), primary_key=True)  # sha256 or sha512
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ImageManifest(Base):
+    """A manifest or index pushed to a repository; its bytes are a blob in the store under `digest`."""
+
+    __tablename__ = "image_manifests"
+    __table_args__ = (UniqueConstraint("repository_id", "digest", name="uq_image_manifests_repository_digest"),
+                      Index("ix_image_manifests_subject", "repository_id", "subject"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("image_repositories.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(160))
+    media_type: Mapped[str] = mapped_column(String(255))
+    artifact_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    subject: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger)  # of the manifest itself
+    image_size: Mapped[int] = mapped_column(BigInteger, default=0)  # config and layers, or the children's sum
+    annotations: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    meta: Mapped[dict] = mapped_column(JSON, default=dict)  # architecture, os, platforms of an index
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ImageManifestReference(Base):
+    """What a manifest points at: its config and layers, or its child manifests (garbage collection keeps them)."""
+
+    __tablename__ = "image_manifest_references"
+    manifest_id: Mapped[int] = mapped_column(ForeignKey("image_manifests.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(160), primary_key=True, index=True)
+    is_manifest: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ImageTag(Base):
+    __tablename__ = "image_tags"
+    __table_args__ = (UniqueConstraint("repository_id", "name", name="uq_image_tags_repository_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("image_repositories.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    manifest_id: Mapped[int] = mapped_column(ForeignKey("image_manifests.id", ondelete="CASCADE"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    manifest: Mapped[ImageManifest] = relationship()
+
+
+class ImageUpload(Base):
+    """An OCI blob upload session. Its chunks are files in the store, so any replica can continue it."""
+
+    __tablename__ = "image_uploads"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    repository: Mapped[str] = mapped_column(String(256))  # the name it was started for
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes received so far
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(80), nullable=True)  # of the bytes, while in one chunk
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so any replica can check it."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    user: Mapped[User] = relationship()
+
+
+class AccountToken(Base):
+    """A one-time link sent to a person: `activate` (an invitation: set a first password)."""
+
+    __tablename__ = "account_tokens"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the link's token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    user: Mapped[User] = relationship()
+
+
+class SignInFailure(Base):
+    """One failed sign-in, by subject (`email:<address>` or `ip:<address>`): the rate limit's shared state."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_subject_time", "subject", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -12,7 +12,7 @@ from ..auth import credentials, policy
 from ..auth.policy import ROLE_ALIASES, Role
 from ..deps import DB, Caller
 from ..rendering import ngc_status
-from ..services import keys, orgs, users
+from ..services import images_auth, keys, orgs, users
 from .views import key_view, user_view
 
 router = APIRouter()
@@ -32,11 +32,15 @@ def _require_user(principal: policy.Principal) -> int:
 def token(request: Request, session: DB, scope: list[str] = Query(default=[]), service: str = "ngc") -> dict:
     """Exchange Basic `$oauthtoken:<API key>` for a bearer token (NGC and docker clients alike)."""
     header = request.headers.get("authorization", "")
+    secret, ttl = request.app.state.token_secret, request.app.state.settings.token_ttl_seconds
     if not header.lower().startswith("basic "):
-        raise InvalidApiKeyError("Invalid API key: send Basic credentials '$oauthtoken:<API key>'.")
+        if not images_auth.wants_docker_access(scope):
+            raise InvalidApiKeyError("Invalid API key: send Basic credentials '$oauthtoken:<API key>'.")
+        signed = images_auth.issue_anonymous_token(session, secret, ttl, scope)  # docker clients' anonymous pull
+        return {"token": signed, "access_token": signed, "expires_in": ttl}
     key = credentials.key_from_basic(session, credentials.parse_basic(header))
-    ttl = request.app.state.settings.token_ttl_seconds
-    signed = credentials.issue_token(request.app.state.token_secret, key, ttl, scope)
+    access = images_auth.docker_access(session, credentials.principal_for_key(session, key), scope)
+    signed = credentials.issue_token(secret, key, ttl, scope, access)
     return {"token": signed, "access_token": signed, "expires_in": ttl}
 
 

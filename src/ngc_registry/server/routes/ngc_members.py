@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,7 @@ from ..db.tables import Org, Team, User
 from ..deps import DB, Caller
 from ..rendering import ngc_status
 from ..services import orgs, users
+from .ui_auth import activation_link
 from .views import user_view
 
 router = APIRouter()
@@ -39,7 +40,7 @@ def _authorize_grant(session: Session, principal: Principal, org: Org, team: Tea
             policy.authorize(principal, action, Scope(org_id=org.id, team_id=team_id))
 
 
-def _add_member(session: Session, principal: Principal, org_name: str, team_name: str | None,
+def _add_member(request: Request, session: Session, principal: Principal, org_name: str, team_name: str | None,
                 body: NewMember) -> dict:
     org = orgs.get_org(session, org_name)
     team = orgs.get_team(session, org, team_name) if team_name else None
@@ -48,17 +49,21 @@ def _add_member(session: Session, principal: Principal, org_name: str, team_name
     _authorize_grant(session, principal, org, team, user, roles, created)
     users.grant_roles(session, user, org, team, roles, principal.user_id)
     session.refresh(user)
-    return {"user": user_view(user, org.id), "invited": created, "requestStatus": ngc_status()}
+    result = {"user": user_view(user, org.id), "invited": created, "requestStatus": ngc_status()}
+    if created:
+        result["activationUrl"] = activation_link(request, session, user, org.name)
+    return result
 
 
 @router.post("/v2/org/{org_name}/users")
-def add_org_user(org_name: str, body: NewMember, session: DB, principal: Caller) -> dict:
-    return _add_member(session, principal, org_name, None, body)
+def add_org_user(org_name: str, body: NewMember, request: Request, session: DB, principal: Caller) -> dict:
+    return _add_member(request, session, principal, org_name, None, body)
 
 
 @router.post("/v2/org/{org_name}/team/{team_name}/users")
-def add_team_user(org_name: str, team_name: str, body: NewMember, session: DB, principal: Caller) -> dict:
-    return _add_member(session, principal, org_name, team_name, body)
+def add_team_user(org_name: str, team_name: str, body: NewMember, request: Request, session: DB,
+                  principal: Caller) -> dict:
+    return _add_member(request, session, principal, org_name, team_name, body)
 
 
 def _change_roles(session: Session, principal: Principal, org_name: str, team_name: str | None, ident: str,

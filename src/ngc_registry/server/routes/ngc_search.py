@@ -11,11 +11,12 @@ from ..db.tables import Artifact
 from ..deps import DB, Caller
 from ..rendering import ngc_status
 from ..services import orgs, search
+from . import ngc_images
 from .views import ngc_date
 
 router = APIRouter()
 
-KIND_OF_TYPE = {"MODEL": "models", "RECIPE": "resources"}
+KIND_OF_TYPE = {"MODEL": "models", "RECIPE": "resources", "CONTAINER": "images"}
 RESOURCE_TYPES = ("MODEL", "RECIPE", "CONTAINER", "HELM_CHART", "COLLECTION")
 
 
@@ -63,6 +64,8 @@ def _results(session, resource_type: str, query: search.Query | None, found: tup
 @router.get("/v2/search/catalog/resources/{resource_type}")
 def search_catalog(resource_type: str, session: DB, principal: Caller, q: str | None = None) -> dict:
     query = parse_query(resource_type, q)
+    if resource_type == "CONTAINER":
+        return ngc_images.search_results(session, principal, query)
     found = search.search_catalog(session, principal, query) if query else ([], 0)
     return _results(session, resource_type, query, found)
 
@@ -81,6 +84,8 @@ def search_space(org_name: str, resource_type: str, session: DB, principal: Call
     query = parse_query(resource_type, q)
     org = orgs.get_org(session, org_name)
     team = orgs.get_team(session, org, team_name) if team_name else None
+    if resource_type == "CONTAINER":
+        return ngc_images.search_results(session, principal, query, org, team)
     found = search.search_space(session, principal, query, org, team) if query else ([], 0)
     return _results(session, resource_type, query, found)
 

@@ -91,6 +91,25 @@ class FilesystemStore:
             writer.discard()
             raise
 
+    def upload_chunks(self, upload_id: str, count: int, sha256: str | None) -> tuple[Path, str, int]:
+        """An OCI upload's chunks (parts 1..count) as one file: the single part itself when its digest is known."""
+        if count == 1 and sha256:
+            path = self.part_path(upload_id, 1)
+            return path, sha256, path.stat().st_size
+        if count == 0:
+            writer = self.temp_writer()
+            return writer.path, writer.finish(), 0
+        return self.concatenate_parts(upload_id, count)
+
+    @staticmethod
+    def digest_file(path: Path, algorithm: str) -> str:
+        """A second pass over a file, for digests other than the sha256 computed while it streamed in."""
+        hasher = hashlib.new(algorithm)
+        with open(path, "rb") as source:
+            while chunk := source.read(WRITE_BUFFER * 4):
+                hasher.update(chunk)
+        return f"{algorithm}:{hasher.hexdigest()}"
+
     def drop_upload(self, upload_id: str) -> None:
         shutil.rmtree(self.root / "uploads" / upload_id, ignore_errors=True)
 
