@@ -1,6 +1,6 @@
 """Administration of an org: its users (invite, roles, remove), activation links, and the audit of who did what.
 
-Every form goes through the same functions as the NGC API (`ngc_members`), so the same `authorize()` decides.
+Every form goes through the same service as the NGC API (`services.members`), so the same `authorize()` decides.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from ..auth import policy
 from ..auth.policy import Action, Role, Scope
 from ..db.tables import Org, User
 from ..deps import DB
-from ..services import audit, orgs, users
-from . import ngc_members
+from ..services import audit, members, orgs, users
 from .ui_auth import activation_link
 from .ui_base import CurrentVisitor, Visitor, page, redirect, require_user, ui_router
 from .ui_security import referer_path
@@ -85,23 +84,26 @@ def org_users(org_name: str, request: Request, session: DB, visitor: CurrentVisi
     return _users_page(request, session, visitor, org, max(page_number, 1))
 
 
-def _new_member(email: str, name: str, role: str) -> ngc_members.NewMember:
+def invite(request: Request, session, visitor, org_name: str, team_name: str | None, email: str, name: str,
+           role: str) -> tuple[str, str | None]:
+    """Add or invite a member as the NGC API does; returns their email and, for a new user, the activation link."""
     if not email.strip():
         raise InvalidArgumentError("An email address is required.")
-    return ngc_members.NewMember(email=email.strip()[:254], name=name.strip()[:256], roleTypes=[role])
+    user, org, invited = members.add_member(session, visitor.principal, org_name, team_name, email.strip()[:254],
+                                            name.strip()[:256], [role])
+    return user.email, activation_link(request, session, user, org.name) if invited else None
 
 
 @router.post("/admin/{org_name}/users")
 def invite_user(org_name: str, request: Request, session: DB, visitor: CurrentVisitor, email: str = Form(""),
                 name: str = Form(""), role: str = Form(Role.WRITE_USER.value), team: str = Form("")) -> Response:
     require_user(visitor)
-    result = ngc_members._add_member(request, session, visitor.principal, org_name, team or None,
-                                     _new_member(email, name, role))
+    member_email, link = invite(request, session, visitor, org_name, team or None, email, name, role)
     where = f"team '{team}'" if team else f"org '{org_name}'"
-    if "activationUrl" not in result:
-        return redirect(request, f"/admin/{org_name}/users", f"{result['user']['email']} now has {role} in {where}.")
+    if link is None:
+        return redirect(request, f"/admin/{org_name}/users", f"{member_email} now has {role} in {where}.")
     org = orgs.get_org(session, org_name)
-    invitation = {"email": result["user"]["email"], "link": result["activationUrl"], "where": where}
+    invitation = {"email": member_email, "link": link, "where": where}
     return _users_page(request, session, visitor, org, 1, invitation=invitation)
 
 
@@ -109,7 +111,7 @@ def invite_user(org_name: str, request: Request, session: DB, visitor: CurrentVi
 def add_role(org_name: str, user_id: int, request: Request, session: DB, visitor: CurrentVisitor,
              role: str = Form(""), team: str = Form("")) -> Response:
     require_user(visitor)
-    ngc_members._change_roles(session, visitor.principal, org_name, team or None, str(user_id), [role], add=True)
+    members.change_roles(session, visitor.principal, org_name, team or None, str(user_id), [role], add=True)
     return redirect(request, _back(request, org_name), f"Role {role} added.")
 
 
@@ -117,7 +119,7 @@ def add_role(org_name: str, user_id: int, request: Request, session: DB, visitor
 def remove_role(org_name: str, user_id: int, request: Request, session: DB, visitor: CurrentVisitor,
                 role: str = Form(""), team: str = Form("")) -> Response:
     require_user(visitor)
-    ngc_members._change_roles(session, visitor.principal, org_name, team or None, str(user_id), [role], add=False)
+    members.change_roles(session, visitor.principal, org_name, team or None, str(user_id), [role], add=False)
     return redirect(request, _back(request, org_name), f"Role {role} removed.")
 
 
@@ -126,7 +128,7 @@ def remove_user(org_name: str, user_id: int, request: Request, session: DB, visi
                 team: str = Form("")) -> Response:
     require_user(visitor)
     email = users.get_user(session, user_id).email
-    ngc_members._remove_member(session, visitor.principal, org_name, team or None, str(user_id))
+    members.remove_member(session, visitor.principal, org_name, team or None, str(user_id))
     where = f"team '{team}'" if team else f"org '{org_name}'"
     return redirect(request, _back(request, org_name), f"{email} was removed from {where}.")
 

@@ -11,8 +11,7 @@ from ..auth import policy
 from ..auth.policy import Action, Role, Scope
 from ..deps import DB
 from ..services import orgs, users
-from . import ngc_members
-from .ui_admin import ROLE_CHOICES, member_rows
+from .ui_admin import ROLE_CHOICES, invite, member_rows
 from .ui_base import CurrentVisitor, Visitor, page, redirect, require_user, ui_router
 
 router = ui_router()
@@ -68,12 +67,9 @@ def _team_page(request: Request, session: Session, visitor: Visitor, org_name: s
 def add_team_member(org_name: str, team_name: str, request: Request, session: DB, visitor: CurrentVisitor,
                     email: str = Form(""), role: str = Form(Role.WRITE_USER.value)) -> Response:
     require_user(visitor)
-    if not email.strip():
-        raise InvalidArgumentError("An email address is required.")
-    body = ngc_members.NewMember(email=email.strip()[:254], name="", roleTypes=[role])
-    result = ngc_members._add_member(request, session, visitor.principal, org_name, team_name, body)
+    member_email, link = invite(request, session, visitor, org_name, team_name, email, "", role)
     back = f"/admin/{org_name}/teams/{team_name}"
-    if "activationUrl" not in result:
-        return redirect(request, back, f"{result['user']['email']} now has {role} in team '{team_name}'.")
-    invitation = {"email": result["user"]["email"], "link": result["activationUrl"], "where": f"team '{team_name}'"}
+    if link is None:
+        return redirect(request, back, f"{member_email} now has {role} in team '{team_name}'.")
+    invitation = {"email": member_email, "link": link, "where": f"team '{team_name}'"}
     return _team_page(request, session, visitor, org_name, team_name, invitation=invitation)
