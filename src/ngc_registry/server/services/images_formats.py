@@ -12,15 +12,11 @@ from dataclasses import dataclass, field
 from ...errors import ManifestInvalidError
 from .images_blobs import parse_digest
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
-INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
+from ...mediatypes import CONFIG_TYPES, DOCKER_MANIFEST, INDEX_TYPES, OCI_INDEX, OCI_MANIFEST  # noqa: F401
+from ...mediatypes import DOCKER_MANIFEST_LIST as DOCKER_LIST  # noqa: F401
+from ...mediatypes import IMAGE_MANIFEST_TYPES as IMAGE_TYPES
+
 MANIFEST_TYPES = IMAGE_TYPES | INDEX_TYPES
-CONFIG_TYPES = frozenset({"application/vnd.oci.image.config.v1+json",
-                          "application/vnd.docker.container.image.v1+json"})
 
 
 @dataclass(frozen=True)
