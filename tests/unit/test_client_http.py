@@ -94,3 +94,10 @@ def test_auth_modes_and_context_headers():
         assert not personal.exchanges_key_for_token
     with Session("http://h", "legacy") as legacy:
         assert legacy.exchanges_key_for_token and not legacy.is_guest
+
+
+def test_a_guest_write_is_refused_before_anything_is_sent():
+    from ngc_registry.errors import UnauthorizedError
+
+    with Session(closed_port_url()) as session, pytest.raises(UnauthorizedError, match="needs an API key"):
+        session.request("POST", "/v2/org/o/models", json={})

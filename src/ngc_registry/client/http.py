@@ -16,7 +16,8 @@ from typing import Any, Callable
 import httpx
 
 from .. import __version__
-from ..errors import ConfigError, ConnectionFailedError, InvalidApiKeyError, RegistryError, error_from_wire
+from ..errors import (ConfigError, ConnectionFailedError, InvalidApiKeyError, RegistryError, UnauthorizedError,
+                      error_from_wire)
 from .tokens import TokenCache, is_personal_key, token_cache_key
 
 USER_AGENT = f"ngc-registry-cli/{__version__}"
@@ -76,6 +77,9 @@ class Session:
                 scope: Scope = UNSCOPED, authenticate: bool = True, accept_statuses: tuple[int, ...] = (),
                 headers: dict[str, str] | None = None) -> httpx.Response:
         """Send one request; on a 401 with a cached token, drop it, fetch a new one and resend once."""
+        if authenticate and self.is_guest and method.upper() not in ("GET", "HEAD"):
+            raise UnauthorizedError("This command needs an API key: run 'ngc config set' or set NGC_CLI_API_KEY.")
+
         def send() -> httpx.Response:
             auth = self._auth_headers(scope) if authenticate else {}
             return self._send(method, path, params=params, json=json, data=data, headers={**auth, **(headers or {})})
