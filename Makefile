@@ -1,5 +1,7 @@
 # make run  — install into .venv, initialise .data (once), start the server, print the admin key and how to use ngc.
 # make test — install into .venv and run the whole suite.
+# make bench — benchmarks against nginx, docker-registry, curl and sha256sum on this machine (bench/README.md);
+#              installs what it needs (apt-get: nginx docker-registry skopeo curl wrk), writes bench/RESULTS.md.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +12,7 @@ ORG ?= nvidia
 ADMIN_EMAIL ?= admin@example.com
 PYTEST_ARGS ?=
 
-.PHONY: install run test unit clean
+.PHONY: install run test unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +44,11 @@ test: install
 
 unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+BENCH_SERVER_FLAGS ?= --workers 2
+
+bench: install
+	BENCH_SERVER_FLAGS="$(BENCH_SERVER_FLAGS)" $(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

@@ -22,11 +22,12 @@ def is_ngc_path(path: str) -> bool:
     first = path[4:].split("/", 1)[0]
     return first in NGC_V2_WORDS
 
-_ORG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_TEAM_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_ARTIFACT_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}$")
-_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
-_EMAIL_RE = re.compile(r"^[^@\s/\\]+@[^@\s/\\]+\.[^@\s/\\]+$")
+# `\Z`, not `$`: `$` also matches before a trailing newline, and "model\n" is not a name.
+_ORG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
+_TEAM_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
+_ARTIFACT_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,127}\Z")
+_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}\Z")
+_EMAIL_RE = re.compile(r"^[^@\s/\\]+@[^@\s/\\]+\.[^@\s/\\]+\Z")
 
 
 def validate_org_name(name: str) -> str:
@@ -85,6 +86,14 @@ def parse_target(text: str, *, version_allowed: bool = True, version_required: b
         raise InvalidNameError(f"Invalid target '{text}': a version is required (<name>:<version>).")
     org, team, name = (parts[0], None, parts[1]) if len(parts) == 2 else parts
     return Target(org=org, team=team, name=name, version=version or None)
+
+
+def validate_version(version: str) -> str:
+    """A version id: it names a directory on the client (`<name>_v<version>`), so no separators or dots first."""
+    if not _VERSION_RE.match(version):
+        raise InvalidNameError(f"Invalid version {version[:140]!r}: use up to 128 letters, digits, '_', '.', '+' "
+                               "or '-', starting with a letter or digit.")
+    return version
 
 
 def validate_artifact_name(name: str) -> str:

@@ -13,10 +13,10 @@ from ..errors import InvalidNameError
 from ..refs import normalize_team_name
 
 DEFAULT_TAG = "latest"
-_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
-_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}\Z")
+_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
 _DIGEST_HEX_LENGTHS = {"sha256": 64, "sha512": 128}
-_HEX_RE = re.compile(r"^[a-f0-9]+$")
+_HEX_RE = re.compile(r"^[a-f0-9]+\Z")
 FORMAT_HINT = "<org>/[<team>/]<image>[:<tag>|@sha256:<digest>]"
 
 

@@ -23,7 +23,7 @@ from .oci_transfer import TransferStopped, is_retryable
 DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024
 READ_SIZE = 1024 * 1024
 UPLOAD_ATTEMPTS = 4
-_RANGE_RE = re.compile(r"^(?:bytes=)?(\d+)-(\d+)$")
+_RANGE_RE = re.compile(r"^(?:bytes=)?([0-9]+)-([0-9]+)\Z")
 
 PUSHED, MOUNTED = "pushed", "mounted"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -65,9 +66,9 @@ class TokenCache:
             return {}
         try:
             data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}  # a damaged cache only costs a token request
-        return {key: value for key, value in data.items() if isinstance(value, dict)} if isinstance(data, dict) else {}
+        return {key: value for key, value in data.items() if _valid_entry(value)} if isinstance(data, dict) else {}
 
     def _save(self) -> None:
         if self.path is None:
@@ -75,6 +76,14 @@ class TokenCache:
         now = self._clock()
         live = {key: entry for key, entry in self._load().items() if entry.get("expires_at", 0) > now}
         write_private_file(self.path, json.dumps(live, indent=2))
+
+
+def _valid_entry(value: object) -> bool:
+    """An entry as `put` writes it; anything else in a hand-edited or damaged file is ignored."""
+    if not isinstance(value, dict) or not isinstance(value.get("token"), str):
+        return False
+    expires_at = value.get("expires_at")
+    return isinstance(expires_at, (int, float)) and not isinstance(expires_at, bool) and math.isfinite(expires_at)
 
 
 def write_private_file(path: Path, text: str) -> None:

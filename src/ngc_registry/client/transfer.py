@@ -21,6 +21,7 @@ from .registry_api import ArtifactApi
 from .transfer_common import (DEFAULT_WORKERS, NoProgress, PermanentError, Progress, RetryableError, Stopped,
                               TransferResult, TransferTerminated, raise_for_storage_status,
                               retry_attempts, run_tasks, with_retries)
+from .transfer_hash import HashFollower
 from .transfer_http import READ_BUFFER, StorageClient
 from .transfer_plan import (PARTIAL_DIR, RANGE_SIZE, ByteRange, b64_digest, check_relative_path, file_sha256,
                             local_path)
@@ -67,6 +68,7 @@ class FileJob:
     failed: bool = False
     done: bool = False
     hasher: object | None = None  # sha256 of the bytes written so far, for a one-range file fetched from byte 0
+    follower: HashFollower | None = None  # sha256 of the written prefix, for a file fetched in several ranges
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -159,6 +161,8 @@ class Download:
         job.ranges_left = len(remaining)
         if len(job.partial.ranges) == 1 and job.partial.bytes_on_disk == 0 and job.file.sha256:
             job.hasher = hashlib.sha256()
+        elif job.file.sha256 and remaining:
+            job.follower = HashFollower(job.partial).start()
         if not remaining:
             return [lambda: self._finish_file(job)]
         return [lambda start=start, span=span: self._fetch_range(job, start, span) for start, span in remaining]
@@ -216,6 +220,8 @@ class Download:
                 job.hasher.update(useful[:written])
             useful, write_at = useful[written:], write_at + written
             job.partial.record(range_start, write_at - range_start)
+            if job.follower is not None:
+                job.follower.wake()
             self.result.add_bytes(written)
             self.progress.advance(written)
         return position + len(chunk)
@@ -241,8 +247,12 @@ class Download:
 
     @staticmethod
     def _digest(job: FileJob) -> str:
-        """Hashed while written when the file came in one piece in this run, else read back from disk."""
-        return b64_digest(job.hasher) if job.hasher is not None else file_sha256(job.partial.data_path)
+        """Hashed while written: inline for one range, by the follower thread for several; else read back."""
+        if job.hasher is not None:
+            return b64_digest(job.hasher)
+        if job.follower is not None:
+            return job.follower.digest()
+        return file_sha256(job.partial.data_path)
 
     def _fail(self, job: FileJob, reason: str) -> None:
         job.failed = True
@@ -250,6 +260,8 @@ class Download:
 
     def _close_all(self, jobs: list[FileJob]) -> None:
         for job in jobs:
+            if job.follower is not None:
+                job.follower.stop()
             if job.fd >= 0:
                 os.close(job.fd)
                 job.fd = -1

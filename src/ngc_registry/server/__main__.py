@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -43,21 +44,36 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def build_app():
+    """The app of one worker process when `serve --workers N` runs several (uvicorn imports it by name)."""
+    from .app import create_app
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    return create_app(Settings(data_dir=Path(os.environ["NGC_REGISTRY_DATA_DIR"]),
+                               database_url=os.environ.get("NGC_REGISTRY_DATABASE_URL", "")))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .serving import uvicorn_options
 
     settings = _settings(args)
     _require_initialised(settings)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ConfigError("--tls-cert and --tls-key go together.")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(settings)
+    options = dict(host=args.host, port=args.port, ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
+                   access_log=False, log_level="info", timeout_graceful_shutdown=10,
+                   **uvicorn_options(tls=bool(args.tls_cert)))  # modern TLS only; stalled connections closed
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it; this handler turns that into a clean exit 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(app, host=args.host, port=args.port, ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
-                access_log=False, log_level="info", timeout_graceful_shutdown=10)
+    if args.workers > 1:  # worker processes share the port; each builds its app from the environment
+        os.environ.update(NGC_REGISTRY_DATA_DIR=str(settings.data_dir), NGC_REGISTRY_DATABASE_URL=settings.database_url)
+        uvicorn.run("ngc_registry.server.__main__:build_app", factory=True, workers=args.workers, **options)
+        return 0
+    uvicorn.run(create_app(settings), **options)
     return 0
 
 
@@ -123,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int(env("PORT", "8000")))
     serve.add_argument("--tls-cert", default=env("TLS_CERT"))
     serve.add_argument("--tls-key", default=env("TLS_KEY"))
+    serve.add_argument("--workers", type=int, default=int(env("WORKERS", "1")),
+                       help="worker processes sharing the port (env NGC_REGISTRY_WORKERS); 2 on 2 cores")
     serve.set_defaults(handler=cmd_serve)
     user = commands.add_parser("user", help="operator commands on users").add_subparsers(
         dest="user_command", required=True, metavar="COMMAND")
@@ -134,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(set_password)
     set_password.add_argument("email", help="the user's email or id")
     set_password.set_defaults(handler=cmd_user_set_password)
+    from .ops_commands import add_commands
+
+    add_commands(commands, _data_options)
+    from .audit_commands import add_audit_command
+
+    add_audit_command(commands, _data_options)
     return parser
 
 

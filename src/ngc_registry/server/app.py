@@ -15,7 +15,10 @@ from .db.tables import Setting
 from .rendering import install_error_handlers
 from .routes import (ngc_artifacts, ngc_identity, ngc_images, ngc_members, ngc_orgs, ngc_search, ngc_uploads, oci,
                      storage)
-from .routes import ui
+from .routes import ngc_audit, ops, ui
+from .body_limit import BodyLimit
+from .openapi import install_openapi
+from .services.metrics import Metrics
 from .storage.filesystem import FilesystemStore
 from .services.bootstrap import TOKEN_SECRET
 from .settings import Settings
@@ -67,10 +70,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.token_secret = _load_token_secret(app.state.sessions)
     app.state.storage_secret = hmac.new(app.state.token_secret.encode(), b"storage", "sha256").hexdigest()
     app.state.store = FilesystemStore(settings.blob_dir)
+    app.state.metrics = Metrics(app.state.sessions)
     install_error_handlers(app)
-    for module in (ngc_identity, ngc_orgs, ngc_members, ngc_search, ngc_artifacts, ngc_uploads, ngc_images, storage,
-                   oci):
-        app.include_router(module.router)
+    for module in (ops, ngc_identity, ngc_orgs, ngc_members, ngc_search, ngc_artifacts, ngc_uploads, ngc_images,
+                   ngc_audit, storage, oci):  # JSON and form bodies are limited; blob and part bodies stream
+        app.include_router(module.router, max_body_size=None if module in (storage, oci) else settings.max_json_bytes)
     ui.install(app)
     app.add_middleware(AccessLog)
+    app.add_middleware(ngc_audit.ClientAddress)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes)
+    install_openapi(app)
+    app.add_middleware(ops.MetricsMiddleware)
     return app

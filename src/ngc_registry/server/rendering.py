@@ -15,7 +15,8 @@ from ..refs import is_ngc_path
 
 log = logging.getLogger("ngc_registry.server")
 
-_STATUS_CODES = {404: "NOT_FOUND", 405: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN"}
+_STATUS_CODES = {404: "NOT_FOUND", 405: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN",
+                 413: "PAYLOAD_TOO_LARGE"}
 
 
 def ngc_status(code: str = "SUCCESS", description: str | None = None) -> dict:
@@ -35,6 +36,8 @@ def render_error(request: Request, error: RegistryError) -> JSONResponse:
     headers = {}
     if error.status == 401:
         headers["WWW-Authenticate"] = bearer_challenge(request)
+    if error.status == 429 and isinstance(error.detail, dict) and "retryAfter" in error.detail:
+        headers["Retry-After"] = str(error.detail["retryAfter"])
     if is_ngc_path(request.url.path):
         body = {"requestStatus": ngc_status(error.code, error.message)}
     else:
@@ -61,7 +64,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException):
         cls = ERRORS.get(_STATUS_CODES.get(exc.status_code, ""), InternalError)
         message = "Not found." if exc.status_code == 404 else str(exc.detail)
+        if exc.status_code == 413:  # the route's body limit (FastAPI's max_body_size)
+            message = f"Request body too large: at most {request.scope.get('starlette.max_body_size')} bytes."
         return render_error(request, cls(message, status=exc.status_code))
+
+    from .failures import install_failure_handlers
+
+    install_failure_handlers(app, render_error)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

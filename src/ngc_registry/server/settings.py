@@ -22,11 +22,16 @@ class Settings:
     session_ttl_seconds: int = 12 * 3600
     sign_in_max_failures: int = 5
     sign_in_window_seconds: int = 15 * 60
+    # /token and caller-info: failed credentials per account (<email>:<key>) and per client address, per window.
+    token_max_failures: int = field(default_factory=lambda: int(env("TOKEN_MAX_FAILURES", "10")))
+    token_client_max_failures: int = field(default_factory=lambda: int(env("TOKEN_CLIENT_MAX_FAILURES", "60")))
+    token_window_seconds: int = 5 * 60
     activation_ttl_seconds: int = 7 * 24 * 3600
     public_url: str = field(default_factory=lambda: env("PUBLIC_URL", ""))
     smtp_host: str = field(default_factory=lambda: env("SMTP_HOST", ""))
     smtp_port: int = field(default_factory=lambda: int(env("SMTP_PORT", "25")))
     smtp_from: str = field(default_factory=lambda: env("SMTP_FROM", "ngc-registry@localhost"))
+    metrics_token: str = field(default_factory=lambda: env("METRICS_TOKEN", ""))  # /metrics wants it when set
 
     @property
     def db_url(self) -> str:

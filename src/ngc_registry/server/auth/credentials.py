@@ -14,12 +14,13 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ...errors import InvalidApiKeyError, UnauthorizedError
-from ..db.tables import ApiKey
+from ..db.tables import ApiKey, RoleGrant, User, utcnow
 from ..services import keys, users
-from .policy import GUEST, Principal
+from .policy import GUEST, Grant, Principal, Role
 
 _ALGORITHM = "HS256"
 OAUTH_USER = "$oauthtoken"
@@ -59,13 +60,45 @@ def issue_token(secret: str, key: ApiKey, ttl: int, scopes: list[str], access: l
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
+_DECODED: dict[tuple[str, str], dict] = {}  # verified tokens: a client sends the same one on every request
+_DECODED_MAX = 4096
+
+
 def decode_token(secret: str, token: str) -> dict:
+    claims = _DECODED.get((secret, token))
+    if claims is not None and claims["exp"] > time.time():
+        return claims
     try:
-        return jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "kid", "sub"]})
+        claims = jwt.decode(token, secret, algorithms=[_ALGORITHM], options={"require": ["exp", "kid", "sub"]})
     except jwt.ExpiredSignatureError:
         raise UnauthorizedError("The token has expired; request a new one.") from None
     except jwt.PyJWTError:
         raise InvalidApiKeyError("Invalid API key or token.") from None
+    if len(_DECODED) >= _DECODED_MAX:
+        _DECODED.clear()
+    _DECODED[(secret, token)] = claims
+    return claims
+
+
+def principal_for_token(session: Session, claims: dict) -> Principal:
+    """A token's caller in one query: its key (still usable?), the key's user (active?) and that user's grants
+    (narrowed to the key's org for org-bound keys). The key is read on every request, so revoking it ends its
+    tokens at once; this is `live_key` + `principal_for_key` without loading ORM objects."""
+    grant_join = and_(RoleGrant.user_id == ApiKey.user_id,
+                      or_(ApiKey.org_id.is_(None), RoleGrant.org_id == ApiKey.org_id))
+    rows = session.execute(
+        select(ApiKey.user_id, ApiKey.kind, ApiKey.revoked_at, ApiKey.expires_at, User.is_active,
+               RoleGrant.org_id, RoleGrant.team_id, RoleGrant.role)
+        .join(User, User.id == ApiKey.user_id).outerjoin(RoleGrant, grant_join)
+        .where(ApiKey.id == int(claims["kid"]))).all()
+    now = utcnow()
+    if not rows or rows[0].revoked_at is not None or not rows[0].is_active or (
+            rows[0].expires_at is not None and rows[0].expires_at <= now):
+        raise InvalidApiKeyError("Invalid API key: the key this token was issued for is no longer valid.")
+    grants = tuple(Grant(org_id=r.org_id, team_id=r.team_id, role=Role(r.role)) for r in rows if r.role is not None)
+    access = claims.get("access")
+    actions = None if access is None else frozenset(_flatten_access(access))
+    return Principal(user_id=rows[0].user_id, grants=grants, key_kind=rows[0].kind, token_actions=actions)
 
 
 def principal_for_key(session: Session, key: ApiKey, access: list[dict] | None = None) -> Principal:
@@ -80,7 +113,8 @@ def _flatten_access(access: list[dict]) -> list[str]:
 
 
 def authenticate(session: Session, authorization: str | None, secret: str) -> tuple[Principal, ApiKey | None]:
-    """The caller behind an Authorization header; GUEST when there is none."""
+    """The caller behind an Authorization header (GUEST when there is none), and the API key row when the header
+    carried a key rather than a token."""
     if not authorization:
         return GUEST, None
     scheme, _, value = authorization.partition(" ")
@@ -93,6 +127,4 @@ def authenticate(session: Session, authorization: str | None, secret: str) -> tu
     if value.startswith(keys.PERSONAL_PREFIX) or value.startswith(keys.LEGACY_PREFIX):
         key = keys.resolve_key(session, value)
         return principal_for_key(session, key), key
-    claims = decode_token(secret, value)
-    key = keys.live_key(session, int(claims["kid"]))
-    return principal_for_key(session, key, claims.get("access")), key
+    return principal_for_token(session, decode_token(secret, value)), None

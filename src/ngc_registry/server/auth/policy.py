@@ -55,6 +55,7 @@ class Action(StrEnum):
     DELETE_MODEL = "delete models"
     GRANT_ADMIN_ROLES = "grant admin roles"
     PUBLISH = "make content public"
+    VIEW_AUDIT = "view the audit log"
 
 
 class Reach(StrEnum):
@@ -78,6 +79,7 @@ POLICY: dict[Action, dict[Role, Reach]] = {
     Action.DELETE_MODEL: {_ADMIN: Reach.ALL, _TEAM_ADMIN: Reach.ALL, _USER: Reach.OWN},
     Action.GRANT_ADMIN_ROLES: {_ADMIN: Reach.ALL},
     Action.PUBLISH: {_ADMIN: Reach.ALL},
+    Action.VIEW_AUDIT: {_ADMIN: Reach.ALL},  # it names everything changed in the org
 }
 
 # Actions where a role on any team of the org is enough at org level (seeing the org you belong to).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import jwt
@@ -9,6 +10,8 @@ import jwt
 from ...errors import ForbiddenError
 
 _AUDIENCE = "ngc-registry-storage"
+# Exactly what `sign` produces: three unpadded base64url parts. (PyJWT also accepts padding: `<token>=`.)
+_CANONICAL = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 def sign(secret: str, operation: str, obj: dict, ttl: int) -> str:
@@ -18,6 +21,8 @@ def sign(secret: str, operation: str, obj: dict, ttl: int) -> str:
 
 def verify(secret: str, token: str, operation: str) -> dict:
     """The signed object, or 403 when the URL is tampered with, expired or meant for another operation."""
+    if not _CANONICAL.fullmatch(token):
+        raise ForbiddenError("Invalid storage URL signature.")
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], audience=_AUDIENCE, options={"require": ["exp"]})
     except jwt.ExpiredSignatureError:

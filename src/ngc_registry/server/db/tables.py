@@ -101,15 +101,18 @@ class AuditEvent(Base):
     org_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(512), default="")
+    client_address: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: the operator's CLI
 
 
 class Blob(Base):
     """A verified object in the content-addressed store, whatever refers to it (model files, image layers)."""
 
     __tablename__ = "blobs"
-    digest: Mapped[str] = mapped_column(String(80), primary_key=True)  # "sha256:<hex>"
+    digest: Mapped[str] = mapped_column(String(160), primary_key=True)  # "sha256:<hex>" or "sha512:<hex>"
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Refreshed whenever content is re-uploaded or re-referenced: garbage collection spares recently used blobs.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, default=utcnow)
 
 
 class Artifact(Base):
@@ -174,7 +177,7 @@ class Upload(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     expected_digest: Mapped[str | None] = mapped_column(String(80), nullable=True)
     part_size: Mapped[int] = mapped_column(BigInteger)
-    digest: Mapped[str | None] = mapped_column(String(80), nullable=True)  # set once verified and stored
+    digest: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)  # set once verified, stored
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
@@ -213,7 +216,7 @@ class ImageBlobLink(Base):
     __tablename__ = "image_blob_links"
     repository_id: Mapped[int] = mapped_column(ForeignKey("image_repositories.id", ondelete="CASCADE"),
                                                primary_key=True)
-    digest: Mapped[str] = mapped_column(String(160), primary_key=True)  # sha256 or sha512
+    digest: Mapped[str] = mapped_column(String(160), primary_key=True, index=True)  # sha256 or sha512
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -226,7 +229,7 @@ class ImageManifest(Base):
                       Index("ix_image_manifests_subject", "repository_id", "subject"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     repository_id: Mapped[int] = mapped_column(ForeignKey("image_repositories.id", ondelete="CASCADE"))
-    digest: Mapped[str] = mapped_column(String(160))
+    digest: Mapped[str] = mapped_column(String(160), index=True)
     media_type: Mapped[str] = mapped_column(String(255))
     artifact_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
     subject: Mapped[str | None] = mapped_column(String(160), nullable=True)
@@ -304,3 +307,12 @@ class SignInFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StorageQuota(Base):
+    """The most bytes an org may store (its distinct blobs: model files, image layers and manifests); 0: no limit."""
+
+    __tablename__ = "storage_quotas"
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True)
+    max_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import json
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..db.tables import Artifact, Version, VersionFile
 from ..services.transfers import digest_to_b64
@@ -63,7 +65,7 @@ class VersionBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
     versionId: str | None = Field(default=None, max_length=128)
     description: str | None = Field(default=None, max_length=1 << 20)
-    accuracyReached: float | None = None
+    accuracyReached: float | None = Field(default=None, allow_inf_nan=False)
     batchSize: int | None = Field(default=None, ge=0)
     gpuModel: str | None = Field(default=None, max_length=256)
     memoryFootprint: str | None = Field(default=None, max_length=64)
@@ -76,6 +78,13 @@ class VersionBody(BaseModel):
     quickStartGuide: str | None = Field(default=None, max_length=1 << 20)
     setup: str | None = Field(default=None, max_length=1 << 20)
     status: str | None = None
+
+    @field_validator("customMetrics")
+    @classmethod
+    def _plain_json(cls, value: list[dict] | None) -> list[dict] | None:
+        """Only what the API can send back: no NaN or Infinity, no lone surrogates."""
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode()
+        return value
 
     def meta(self) -> dict:
         return self.model_dump(exclude_unset=True, exclude={"versionId", "status"})

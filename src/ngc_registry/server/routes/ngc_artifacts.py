@@ -15,7 +15,7 @@ from ..auth.policy import Action, Principal, Scope
 from ..db.tables import Artifact, Version
 from ..deps import DB, Caller
 from ..rendering import ngc_status
-from ..services import artifacts, orgs
+from ..services import artifacts, audit, orgs
 from .artifact_views import KEYS, ArtifactBody, VersionBody, artifact_view, file_view, version_view
 
 router = APIRouter()
@@ -40,7 +40,11 @@ def find(session: Session, principal: Principal, kind: str, org: str, team: str 
     """The artifact, once the caller may see it and take `action` on it (401 for guests, 403 for others)."""
     org_row = orgs.get_org(session, org)
     team_row = orgs.get_team(session, org_row, team) if team else None
-    artifact = artifacts.get_artifact(session, kind, org_row, team_row, name)
+    try:
+        artifact = artifacts.get_artifact(session, kind, org_row, team_row, name)
+    except artifacts.NotFoundError:  # answer as for a private one: who may not look is not told what exists
+        policy.authorize(principal, Action.VIEW, Scope(org_id=org_row.id, team_id=team_row.id if team_row else None))
+        raise
     for needed in dict.fromkeys((Action.VIEW, action)):
         policy.authorize(principal, needed, scope_of(artifact))
     return artifact
@@ -55,7 +59,6 @@ def _latest(session: Session, artifact: Artifact) -> Version | None:
 @router.get(ORG + "/{kind:kind}/{name}")
 @router.get(TEAM + "/{kind:kind}/{name}")
 @router.get(GUEST + "/{name}")
-@router.get(GUEST_TEAM + "/{name}")
 def get_artifact(kind: str, org: str, name: str, session: DB, principal: Caller, team: str | None = None) -> dict:
     artifact = find(session, principal, kind, org, team, name)
     return _ok(**{KEYS[kind]["artifact"]: artifact_view(artifact, _latest(session, artifact))})
@@ -114,6 +117,11 @@ def list_versions(kind: str, org: str, name: str, session: DB, principal: Caller
                                "totalPages": pages})
 
 
+# After `GUEST/{name}/versions`, which it would shadow: `/v2/models/<org>/<model>/versions` lists an org model's
+# versions; it is not the model "versions" of a team named <model> (that one is at /v2/org/<org>/team/...).
+router.add_api_route(GUEST_TEAM + "/{name}", get_artifact, methods=["GET"])
+
+
 @router.post(ORG + "/{kind:kind}/{name}/versions")
 @router.post(TEAM + "/{kind:kind}/{name}/versions")
 def create_version(kind: str, org: str, name: str, body: VersionBody, session: DB, principal: Caller,
@@ -148,6 +156,9 @@ def update_version(kind: str, org: str, name: str, version: str, body: VersionBo
         artifacts.complete_version(session, row, set_latest)
     elif body.status not in (None, row.status):
         raise BadRequestError(f"Cannot change status from {row.status} to {body.status}.")
+    change = "complete" if body.status == artifacts.COMPLETE else "update"
+    audit.record(session, principal.user_id, artifact.org_id, f"{kind}.version.{change}",
+                 f"{artifact.resource_id}:{version}")
     return _ok(**{KEYS[kind]["version"]: version_view(row)})
 
 

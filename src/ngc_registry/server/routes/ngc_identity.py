@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
@@ -12,7 +12,7 @@ from ..auth import credentials, policy
 from ..auth.policy import ROLE_ALIASES, Role
 from ..deps import DB, Caller
 from ..rendering import ngc_status
-from ..services import images_auth, keys, orgs, users
+from ..services import audit, images_auth, keys, orgs, ratelimit, users
 from .views import key_view, user_view
 
 router = APIRouter()
@@ -28,6 +28,23 @@ def _require_user(principal: policy.Principal) -> int:
     return principal.user_id
 
 
+def _failure_limit(request: Request) -> ratelimit.FailureLimit:
+    settings = request.app.state.settings
+    return ratelimit.FailureLimit("token", settings.token_max_failures, settings.token_client_max_failures,
+                                  settings.token_window_seconds)
+
+
+def _guarded(request: Request, session, account: str | None, resolve):
+    """`resolve()` a credential, unless this client or account has failed too often lately (429); count failures."""
+    limit, client = _failure_limit(request), request.client.host if request.client else "-"
+    ratelimit.check(session, limit, client, account)
+    try:
+        return resolve()
+    except UnauthorizedError:
+        ratelimit.record_failure(request.app.state.sessions, limit, client, account)
+        raise
+
+
 @router.get("/token")
 def token(request: Request, session: DB, scope: list[str] = Query(default=[]), service: str = "ngc") -> dict:
     """Exchange Basic `$oauthtoken:<API key>` for a bearer token (NGC and docker clients alike)."""
@@ -38,16 +55,18 @@ def token(request: Request, session: DB, scope: list[str] = Query(default=[]), s
             raise InvalidApiKeyError("Invalid API key: send Basic credentials '$oauthtoken:<API key>'.")
         signed = images_auth.issue_anonymous_token(session, secret, ttl, scope)  # docker clients' anonymous pull
         return {"token": signed, "access_token": signed, "expires_in": ttl}
-    key = credentials.key_from_basic(session, credentials.parse_basic(header))
+    basic = _guarded(request, session, None, lambda: credentials.parse_basic(header))
+    account = basic.username if basic.username != credentials.OAUTH_USER else None
+    key = _guarded(request, session, account, lambda: credentials.key_from_basic(session, basic))
     access = images_auth.docker_access(session, credentials.principal_for_key(session, key), scope)
     signed = credentials.issue_token(secret, key, ttl, scope, access)
     return {"token": signed, "access_token": signed, "expires_in": ttl}
 
 
 @router.post("/v3/keys/get-caller-info")
-def caller_info(session: DB, credentials_: str = Form(default="", alias="credentials")) -> dict:
+def caller_info(request: Request, session: DB, credentials_: str = Form(default="", alias="credentials")) -> dict:
     """Who a key belongs to; the official client calls this unauthenticated, often, for every `nvapi-` key."""
-    key = keys.resolve_key(session, credentials_)
+    key = _guarded(request, session, None, lambda: keys.resolve_key(session, credentials_))
     user = key.user
     org_name = key.org.name if key.org else (user.roles[0].org.name if user.roles else None)
     kind = key.kind if key.kind != keys.LEGACY else "API_KEY"
@@ -94,6 +113,7 @@ def create_key(request: Request, body: NewKeyBody, session: DB, principal: Calle
     org = orgs.get_org(session, org_name)
     policy.authorize(principal, policy.Action.VIEW_ORG, policy.Scope(org_id=org.id))
     new = keys.create_personal_key(session, user, org, body.name, body.expiryDays)
+    audit.record(session, user.id, org.id, "personal_key.create", f"{user.email} {new.row.name}")
     return _ok(key=key_view(new.row, new.secret))
 
 
@@ -104,6 +124,8 @@ def list_keys(session: DB, principal: Caller) -> dict:
 
 
 @router.delete("/v3/keys/{key_id}")
-def revoke_key(key_id: int, session: DB, principal: Caller) -> dict:
+def revoke_key(session: DB, principal: Caller, key_id: int = Path(ge=1, le=2**31 - 1)) -> dict:
     user = users.get_user(session, _require_user(principal))
-    return _ok(key=key_view(keys.revoke_personal_key(session, user, key_id)))
+    row = keys.revoke_personal_key(session, user, key_id)
+    audit.record(session, user.id, row.org_id, "personal_key.revoke", f"{user.email} {row.name}")
+    return _ok(key=key_view(row))

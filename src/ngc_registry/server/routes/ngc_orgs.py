@@ -84,8 +84,10 @@ def _email_filter(q: str | None) -> str | None:
         return None
     try:
         filters = json.loads(q).get("filters", [])
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         raise BadRequestError("Invalid 'q': expected JSON with 'filters'.") from None
+    if not isinstance(filters, list):
+        raise BadRequestError("Invalid 'q': 'filters' must be a list.")
     emails = [f.get("value") for f in filters if isinstance(f, dict) and f.get("field") == "email"]
     return emails[0].strip().lower() if emails and isinstance(emails[0], str) else None
 
@@ -101,14 +103,14 @@ def _list_users(session: Session, principal: Principal, org_name: str, team_name
 @router.get("/v2/org/{org_name}/users")
 def list_org_users(org_name: str, session: DB, principal: Caller, q: str | None = None,
                    page_size: int = Query(100, alias="page-size", ge=1, le=1000),
-                   page_number: int = Query(0, alias="page-number", ge=0)) -> dict:
+                   page_number: int = Query(0, alias="page-number", ge=0, le=1_000_000)) -> dict:
     return _list_users(session, principal, org_name, None, page_number, page_size, q)
 
 
 @router.get("/v2/org/{org_name}/team/{team_name}/users")
 def list_team_users(org_name: str, team_name: str, session: DB, principal: Caller, q: str | None = None,
                     page_size: int = Query(100, alias="page-size", ge=1, le=1000),
-                    page_number: int = Query(0, alias="page-number", ge=0)) -> dict:
+                    page_number: int = Query(0, alias="page-number", ge=0, le=1_000_000)) -> dict:
     return _list_users(session, principal, org_name, team_name, page_number, page_size, q)
 
 

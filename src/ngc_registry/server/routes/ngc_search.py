@@ -18,6 +18,7 @@ router = APIRouter()
 
 KIND_OF_TYPE = {"MODEL": "models", "RECIPE": "resources", "CONTAINER": "images"}
 RESOURCE_TYPES = ("MODEL", "RECIPE", "CONTAINER", "HELM_CHART", "COLLECTION")
+MAX_PAGE = 1_000_000  # page * pageSize stays a valid SQL OFFSET
 
 
 def parse_query(resource_type: str, q: str | None) -> search.Query | None:
@@ -28,10 +29,10 @@ def parse_query(resource_type: str, q: str | None) -> search.Query | None:
         body = json.loads(q) if q else {}
         text = str(body.get("query") or "resourceId:*")
         page, size = int(body.get("page", 0)), int(body.get("pageSize", 100))
-    except (ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, OverflowError, RecursionError):  # 1e999, [[[[...
         raise BadRequestError("Invalid search query 'q': expected the NGC search JSON.") from None
-    if page < 0 or not 1 <= size <= 1000:
-        raise BadRequestError("Search 'page' must be >= 0 and 'pageSize' 1..1000.")
+    if not 0 <= page <= MAX_PAGE or not 1 <= size <= 1000:
+        raise BadRequestError(f"Search 'page' must be 0..{MAX_PAGE} and 'pageSize' 1..1000.")
     pattern = text.split("resourceId:", 1)[1].strip() if "resourceId:" in text else f"*{text.strip()}*"
     kind = KIND_OF_TYPE.get(resource_type)
     return search.Query(kind, pattern or "*", page, size) if kind else None

@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 from ...errors import BadRequestError, NotFoundError
 from ..auth import signed_urls
 from ..auth.policy import Action, Principal
+from ..db.locks import lock_row
 from ..db.tables import Upload, Version
 from ..deps import DB, Caller
 from ..rendering import ngc_status
-from ..services import artifacts, transfers
+from ..services import artifacts, audit, blobs, transfers
 from .ngc_artifacts import ORG, TEAM, find
 
 router = APIRouter()
@@ -28,9 +29,12 @@ def hash_check(kind: str, org: str, name: str, body: HashCheck, session: DB, pri
                team: str | None = None) -> dict:
     find(session, principal, kind, org, team, name, Action.CREATE)
     wanted = {entry.get("sha256", ""): transfers.digest_from_b64(entry.get("sha256", "")) for entry in body.files}
-    present = transfers.readable_digests(session, principal, set(wanted.values()))
+    present = blobs.touch(session, transfers.readable_digests(session, principal, set(wanted.values())))
     return {"files": [{"sha256": b64, "exists": digest in present} for b64, digest in wanted.items()],
             "requestStatus": ngc_status()}
+
+
+MAX_FILE_SIZE = 5 << 40  # 5 TiB, as S3: a file's part URLs are listed in one answer
 
 
 class MultipartBody(BaseModel):
@@ -39,7 +43,7 @@ class MultipartBody(BaseModel):
     version: str
     artifactType: str = "models"
     filePath: str
-    size: int | None = Field(default=None, ge=0)
+    size: int | None = Field(default=None, ge=0, le=MAX_FILE_SIZE)
     sha256: str | None = None
     uploadID: str | None = None
     partNumberList: list[int] | None = Field(default=None, max_length=100000)
@@ -106,8 +110,11 @@ def commit(org: str, body: CommitBody, session: DB, principal: Caller, team: str
         raise BadRequestError(f"Unknown artifactType '{body.artifactType}': use models or resources.")
     artifact = find(session, principal, body.artifactType, org, team, body.name, Action.CREATE)
     version = artifacts.get_version(session, artifact, body.version)
+    lock_row(session, version)  # commits to one version run one at a time: its file count and size stay right
     if body.baseVersion:
         base = artifacts.get_version(session, artifact, body.baseVersion)
         artifacts.copy_files(session, base, version)
     transfers.commit_files(session, principal, version, body.files)
+    audit.record(session, principal.user_id, artifact.org_id, f"{artifact.kind}.version.commit",
+                 f"{artifact.resource_id}:{version.version} ({len(body.files)} files)")
     return {"committed": len(body.files), "requestStatus": ngc_status()}

@@ -43,7 +43,6 @@ def _load_upload(state, upload_id: str) -> Upload:
 
 def _save_part(state, upload_id: str, number: int, writer) -> str:
     digest = writer.finish()
-    state.store.keep_part(writer, upload_id, number)
     with transaction(state.sessions) as session:
         transfers.record_part(session, upload_id, number, writer.size, digest)
     return digest
@@ -67,7 +66,8 @@ async def put_part(token: str, request: Request) -> JSONResponse:
     state = request.app.state
     obj = signed_urls.verify(state.storage_secret, token, "PUT")
     upload = await run_in_threadpool(_load_upload, state, obj["u"])
-    writer = await run_in_threadpool(state.store.part_writer, upload.id, obj["p"])
+    transfers.check_part_number(upload, obj["p"])
+    writer = await run_in_threadpool(transfers.PartWriter, state.store, upload, obj["p"])
     try:
         await _receive(request, writer)
         transfers.check_part(upload, obj["p"], writer.size)
@@ -75,4 +75,4 @@ async def put_part(token: str, request: Request) -> JSONResponse:
         await run_in_threadpool(writer.discard)
         raise
     digest = await run_in_threadpool(_save_part, state, upload.id, obj["p"], writer)
-    return JSONResponse({"partNumber": obj["p"], "size": writer.size, "sha256": digest})
+    return JSONResponse({"partNumber": obj["p"], "size": writer.size, "sha256": digest or None})

@@ -14,5 +14,5 @@ def install(app: FastAPI) -> None:
     """Mount the pages, their static files (CSS, JS: no inline script anywhere) and the security headers."""
     app.mount("/static", StaticFiles(directory=str(UI_DIR / "static")), name="static")
     for module in (ui_auth, ui_setup, ui_catalog, ui_admin, ui_admin_teams):
-        app.include_router(module.router)
+        app.include_router(module.router, max_body_size=app.state.settings.max_json_bytes)
     app.add_middleware(SecurityHeaders)

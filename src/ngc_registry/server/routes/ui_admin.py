@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -79,7 +79,7 @@ def _users_page(request: Request, session: Session, visitor: Visitor, org: Org, 
 
 @router.get("/admin/{org_name}/users")
 def org_users(org_name: str, request: Request, session: DB, visitor: CurrentVisitor,
-              page_number: int = 1) -> Response:
+              page_number: int = Query(1, le=1_000_000)) -> Response:
     org = _org_scope(session, visitor, org_name, Action.LIST_USERS)
     return _users_page(request, session, visitor, org, max(page_number, 1))
 
@@ -154,8 +154,8 @@ def new_activation_link(org_name: str, user_id: int, request: Request, session: 
 
 @router.get("/admin/{org_name}/audit")
 def audit_log(org_name: str, request: Request, session: DB, visitor: CurrentVisitor,
-              page_number: int = 1) -> Response:
-    org = _org_scope(session, visitor, org_name, Action.LIST_USERS)
+              page_number: int = Query(1, le=1_000_000)) -> Response:
+    org = _org_scope(session, visitor, org_name, Action.VIEW_AUDIT)
     page_number = max(page_number, 1)
     events, total = audit.events(session, org.id, page_number - 1, AUDIT_PAGE_SIZE)
     return page(request, "admin_audit.html", org=org, events=events, page_number=page_number,

@@ -88,11 +88,12 @@ def activate(request: Request, session: DB, visitor: CurrentVisitor, token: str 
 
 
 def activation_link(request: Request, session: Session, user: User, org_name: str) -> str:
-    """A one-time link for an invited user: returned to the inviter, logged for the operator, mailed if possible."""
+    """A one-time link for an invited user: returned to the inviter and mailed if possible. Never logged: it lets
+    whoever holds it set the user's password."""
     settings = request.app.state.settings
     token = accounts.issue_activation(session, user, settings.activation_ttl_seconds)
     link = f"{base_url(request)}/activate?{urlencode({'token': token})}"
-    log.info("invitation for %s to org %s: activation link %s", user.email, org_name, link)
+    log.info("invitation for %s to org %s: activation link issued to the inviter", user.email, org_name)
     if settings.smtp_host:
         mail = accounts.MailServer(settings.smtp_host, settings.smtp_port, settings.smtp_from)
         accounts.send_invitation(mail, user.email, org_name, link)

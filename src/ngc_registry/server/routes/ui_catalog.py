@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from fastapi import Request
+from fastapi import Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -51,7 +51,7 @@ def _filters(kind: str, q: str, space: str, application: str, framework: str, pr
 @router.get("/catalog")
 def catalog_page(request: Request, session: DB, visitor: CurrentVisitor, kind: str = "models", q: str = "",
                  space: str = "", application: str = "", framework: str = "", precision: str = "", label: str = "",
-                 page_number: int = 1) -> Response:
+                 page_number: int = Query(1, le=1_000_000)) -> Response:
     filters = _filters(kind, q, space, application, framework, precision, label, page_number)
     found = catalog.find(session, visitor.principal, filters)
     pages = max(math.ceil(found.total / PAGE_SIZE), 1)

@@ -5,7 +5,7 @@ A new key is shown in the response to the form that created it, and never again:
 
 from __future__ import annotations
 
-from fastapi import Form, Request
+from fastapi import Form, Path, Request
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -84,7 +84,8 @@ def create_personal_key(request: Request, session: DB, visitor: CurrentVisitor, 
 
 
 @router.post("/setup/keys/{key_id}/revoke")
-def revoke_personal_key(key_id: int, request: Request, session: DB, visitor: CurrentVisitor) -> Response:
+def revoke_personal_key(request: Request, session: DB, visitor: CurrentVisitor,
+                        key_id: int = Path(ge=1, le=2**31 - 1)) -> Response:
     user = users.get_user(session, require_user(visitor))
     row = keys.revoke_personal_key(session, user, key_id)
     audit.record(session, user.id, row.org_id, "personal_key.revoke", f"{user.email} {row.name}")

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...errors import AlreadyExistsError, BadRequestError, InvalidArgumentError, NotFoundError
-from ...refs import validate_artifact_name
+from ...refs import validate_artifact_name, validate_version
+from ..db.locks import lock_row
 from ..db.tables import Artifact, Org, Team, Version, VersionFile, utcnow
 from . import audit
 
@@ -50,6 +51,7 @@ def create_artifact(session: Session, kind: str, org: Org, team: Team | None, na
 
 
 def update_artifact(session: Session, artifact: Artifact, changes: dict, actor_id: int | None) -> Artifact:
+    lock_row(session, artifact)  # concurrent changes to other fields are kept
     artifact.meta = {**artifact.meta, **changes}
     artifact.updated_at = utcnow()
     audit.record(session, actor_id, artifact.org_id, f"{artifact.kind}.update", artifact.resource_id)
@@ -100,6 +102,7 @@ def list_versions(session: Session, artifact: Artifact) -> list[Version]:
 
 
 def create_version(session: Session, artifact: Artifact, version: str, meta: dict, actor_id: int | None) -> Version:
+    validate_version(version)
     exists = session.scalar(select(Version.id).where(Version.artifact_id == artifact.id, Version.version == version))
     if exists is not None:
         raise AlreadyExistsError(f"Target '{artifact.resource_id}:{version}' already exists.")
@@ -107,12 +110,15 @@ def create_version(session: Session, artifact: Artifact, version: str, meta: dic
     row = Version(artifact_id=artifact.id, version=version, created_by=actor_id, meta=meta)
     session.add(row)
     session.flush()
+    audit.record(session, actor_id, artifact.org_id, f"{artifact.kind}.version.create",
+                 f"{artifact.resource_id}:{version}")
     return row
 
 
 def update_version(session: Session, version: Version, changes: dict) -> Version:
     if "customMetrics" in changes:
         validate_metrics(changes["customMetrics"] or [])
+    lock_row(session, version)
     version.meta = {**version.meta, **changes}
     version.updated_at = utcnow()
     return version
@@ -145,14 +151,33 @@ def version_files(session: Session, version: Version, path: str | None = None) -
     return list(session.scalars(query.order_by(VersionFile.path)))
 
 
+# Control, format (invisible), surrogate, private-use and unassigned characters have no place in a file name.
+_NOT_IN_NAMES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+# Look-alikes of '/', '\\' and '.' that compatibility normalisation (NFKC) does not fold into the real ones.
+_SEPARATOR_LOOK_ALIKES = frozenset("\u2215\u2044\u29f8\u29f9\u2216\ufe68\u2024\u2025\u2026")
+
+
+def _imitates_separators(path: str) -> bool:
+    """True when the path shows a separator or a dot that is not one (`a／..／b`, `a∕b`, `．．`)."""
+    if path.isascii():
+        return False
+    folded = unicodedata.normalize("NFKC", path)
+    if folded.count("/") != path.count("/") or "\\" in folded or ".." in folded.split("/"):
+        return True
+    return any(ch in _SEPARATOR_LOOK_ALIKES or unicodedata.normalize("NFKC", ch) in ("/", "\\", ".")
+               for ch in path if not ch.isascii())
+
+
 def validate_file_path(path: str) -> str:
     """A relative POSIX path inside a version: no absolute paths, `..`, backslashes, NUL or control characters."""
-    if not path or len(path.encode()) > MAX_PATH_BYTES:
-        raise BadRequestError(f"Invalid file path '{path[:80]}': empty or longer than {MAX_PATH_BYTES} bytes.")
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in path) or "\\" in path:
+    if not path or len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        raise BadRequestError(f"Invalid file path {path[:80]!r}: empty or longer than {MAX_PATH_BYTES} bytes.")
+    if any(unicodedata.category(ch) in _NOT_IN_NAMES for ch in path) or "\\" in path:
         raise BadRequestError(f"Invalid file path {path!r}: control characters and backslashes are not allowed.")
     if unicodedata.normalize("NFC", path) != path:
         raise BadRequestError(f"Invalid file path {path!r}: use Unicode NFC form.")
+    if _imitates_separators(path):
+        raise BadRequestError(f"Invalid file path {path!r}: it uses characters that look like '/', '\\' or '.'.")
     parts = path.split("/")
     if path.startswith("/") or any(part in ("", ".", "..") for part in parts) or posixpath.normpath(path) != path:
         raise BadRequestError(f"Invalid file path '{path}': it must be a relative path without '.', '..' or '//'.")

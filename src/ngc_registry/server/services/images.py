@@ -22,12 +22,13 @@ from ...errors import (
 )
 from ..auth import policy
 from ..auth.policy import Action, Principal, Scope
+from ..db.locks import lock_row
 from ..db.tables import ImageManifest, ImageRepository, ImageTag, Org, Team, utcnow
 from . import audit, orgs
 
 MAX_NAME_LENGTH = 255
-_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$")
-_TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*\Z")
+_TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}\Z")
 
 # The docker token action that stands for each policy action.
 DOCKER_ACTIONS = {Action.VIEW: "pull", Action.DOWNLOAD: "pull", Action.CREATE: "push", Action.DELETE_IMAGE: "delete"}
@@ -207,6 +208,7 @@ def update_repository(session: Session, repository: ImageRepository, meta: dict,
                       actor_id: int | None) -> None:
     if latest_tag is not None and get_tag(session, repository, latest_tag) is None:
         raise NameUnknownError(f"Tag '{latest_tag}' not found in '{repository.name}'.")
+    lock_row(session, repository)  # concurrent changes to other fields are kept
     if latest_tag is not None:
         repository.latest_tag = latest_tag
     repository.meta = {**repository.meta, **meta}

@@ -24,12 +24,12 @@ from ...errors import (
     SizeInvalidError,
 )
 from ..auth.policy import Action, Principal
-from ..db.tables import Blob, ImageBlobLink, ImageRepository, ImageUpload, utcnow
+from ..db.tables import ImageBlobLink, ImageRepository, ImageUpload, utcnow
 from ..storage.filesystem import FilesystemStore
-from . import images
+from . import audit, blobs, images, quotas
 
-_DIGEST = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
-_CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?$")
+_DIGEST = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})\Z")
+_CONTENT_RANGE = re.compile(r"^(?:bytes[ =])?([0-9]+)-([0-9]+)(?:/(?:[0-9]+|\*))?\Z")
 
 
 def parse_digest(text: str | None) -> str:
@@ -55,17 +55,10 @@ def find_link(session: Session, repository: ImageRepository, digest: str) -> Ima
     return session.get(ImageBlobLink, (repository.id, digest))
 
 
-def remember_blob(session: Session, digest: str, size: int) -> None:
-    """Record a published sha256 blob where model uploads look for existing content (the table is sha256-only)."""
-    if algorithm_of(digest) == "sha256" and session.get(Blob, digest) is None:
-        session.add(Blob(digest=digest, size=size))
-
-
 def link_blob(session: Session, repository: ImageRepository, digest: str, size: int) -> None:
-    """Let a repository serve a blob that is in the store."""
+    """Let a repository serve a blob that is in the store (its row claimed or touched in this transaction)."""
     if find_link(session, repository, digest) is None:
         session.add(ImageBlobLink(repository_id=repository.id, digest=digest, size=size))
-    remember_blob(session, digest, size)
     images.touch(repository)
 
 
@@ -87,16 +80,21 @@ def delete_blob(session: Session, principal: Principal, name: str, digest: str) 
     if link is None:
         raise BlobUnknownError(f"Blob {digest} is unknown to '{name}'.", detail={"digest": digest})
     session.delete(link)
+    audit.record(session, principal.user_id, repository.org_id, "images.blob.delete", f"{name}@{digest}")
 
 
 def authorize_push(session: Session, principal: Principal, name: str) -> images.Space:
     return images.authorize(session, principal, name, Action.CREATE)
 
 
-def add_verified_blob(session: Session, principal: Principal, name: str, digest: str, size: int) -> None:
-    """Link a blob that was just verified and published (a monolithic upload)."""
+def add_verified_blob(session: Session, principal: Principal, store: FilesystemStore, name: str, digest: str,
+                      path: Path, size: int) -> None:
+    """Publish and link a blob that was just verified (a monolithic upload)."""
     space = authorize_push(session, principal, name)
-    link_blob(session, images.ensure_repository(session, space, principal.user_id), digest, size)
+    repository = images.ensure_repository(session, space, principal.user_id)
+    quotas.check(session, space.org, digest, size)
+    blobs.publish(session, store, path, digest, size)
+    link_blob(session, repository, digest, size)
 
 
 def _mountable_size(session: Session, principal: Principal, store: FilesystemStore, digest: str,
@@ -118,8 +116,9 @@ def mount(session: Session, principal: Principal, store: FilesystemStore, name: 
     if not source or not _DIGEST.match(digest):
         return False
     size = _mountable_size(session, principal, store, digest, source)
-    if size is None:
+    if size is None or not blobs.touch(session, {digest}) or not store.has_blob(digest):
         return False
+    quotas.check(session, space.org, digest, size)
     link_blob(session, images.ensure_repository(session, space, principal.user_id), digest, size)
     return True
 
@@ -179,11 +178,14 @@ def record_chunk(session: Session, principal: Principal, name: str, upload_id: s
     return upload
 
 
-def complete_upload(session: Session, principal: Principal, name: str, upload_id: str, digest: str,
-                    size: int) -> None:
-    """Link the verified, published blob and end the session."""
+def complete_upload(session: Session, principal: Principal, store: FilesystemStore, name: str, upload_id: str,
+                    digest: str, path: Path, size: int) -> None:
+    """Publish and link the verified blob, and end the session."""
     space, upload = _open(session, principal, name, upload_id)
-    link_blob(session, images.ensure_repository(session, space, principal.user_id), digest, size)
+    repository = images.ensure_repository(session, space, principal.user_id)
+    quotas.check(session, space.org, digest, size)
+    blobs.publish(session, store, path, digest, size)
+    link_blob(session, repository, digest, size)
     session.delete(upload)
 
 

@@ -64,10 +64,14 @@ def _invalid(message: str) -> ManifestInvalidError:
     return ManifestInvalidError(f"Manifest invalid: {message}", detail={"reason": message})
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")  # NaN, Infinity: Python reads them, JSON has no such values
+
+
 def _document(body: bytes) -> dict:
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+        document = json.loads(body, parse_constant=_not_json)
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[... nested too deep
         raise _invalid("the body is not JSON.") from None
     if not isinstance(document, dict):
         raise _invalid("the body is not a JSON object.")
@@ -136,7 +140,7 @@ def platform_of_config(config: bytes) -> dict:
     """Architecture, OS and variant from an image config blob, as far as it says."""
     try:
         document = json.loads(config)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[... nested too deep
         return {}
     if not isinstance(document, dict):
         return {}

@@ -22,7 +22,7 @@ from ...errors import (
 from ..auth.policy import Action, Principal
 from ..db.tables import ImageManifest, ImageManifestReference, ImageRepository, ImageTag, utcnow
 from ..storage.filesystem import FilesystemStore
-from . import audit, images, images_blobs
+from . import audit, blobs, images, images_blobs
 from .images_formats import CONFIG_TYPES, Manifest, parse_manifest, platform_of_config
 
 MAX_CONFIG_READ = 1 << 20
@@ -68,6 +68,7 @@ def _unknown(digest: str, what: str) -> ManifestBlobUnknownError:
 
 def _check_references(session: Session, repository: ImageRepository, manifest: Manifest) -> list[ImageManifest]:
     """Every blob and child manifest must be in the repository, with the size the manifest states."""
+    blobs.touch(session, {b.digest for b in manifest.required_blobs} | {c.digest for c in manifest.children})
     for blob in manifest.required_blobs:
         link = images_blobs.find_link(session, repository, blob.digest)
         if link is None:
@@ -141,8 +142,8 @@ def put_manifest(session: Session, principal: Principal, store: FilesystemStore,
     manifest = parse_manifest(body, content_type)
     repository = images.ensure_repository(session, space, principal.user_id)
     children = _check_references(session, repository, manifest)
+    blobs.claim(session, digest, len(body))
     _publish(store, body, digest)
-    images_blobs.remember_blob(session, digest, len(body))
     row = find_manifest(session, repository, digest) or _add_manifest(
         session, store, repository, manifest, digest, len(body), children, principal.user_id)
     if not is_digest(reference):

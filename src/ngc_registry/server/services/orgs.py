@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...errors import AlreadyExistsError, OrgNotFoundError, TeamNotFoundError
@@ -41,10 +40,8 @@ def create_team(session: Session, org: Org, name: str, description: str, actor_i
         raise AlreadyExistsError(f"Team '{team_name}' already exists in org '{org.name}'.")
     team = Team(org_id=org.id, name=team_name, description=description)
     session.add(team)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise AlreadyExistsError(f"Team '{team_name}' already exists in org '{org.name}'.") from None
+    session.flush()  # a concurrent twin fails here: 409, via the server's handler (catching it here would leave
+    #                  a rolled-back transaction that fails again, as a 500, when the request ends)
     audit.record(session, actor_id, org.id, "team.create", f"{org.name}/{team_name}")
     return team
 

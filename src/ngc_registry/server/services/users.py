@@ -16,7 +16,7 @@ from . import audit
 
 
 def get_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
+    user = session.get(User, user_id) if 0 < user_id < 2**31 else None  # ids are 32-bit integers: 10**30 is nobody
     if user is None:
         raise UserNotFoundError(f"User '{user_id}' not found.")
     return user

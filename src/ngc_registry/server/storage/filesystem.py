@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
+
+from .maintenance import StoredBlob
 
 WRITE_BUFFER = 1 << 20
+_BLOB_NAME = {"sha256": re.compile(r"^[a-f0-9]{64}$"), "sha512": re.compile(r"^[a-f0-9]{128}$")}
 
 
 class HashingWriter:
@@ -34,6 +40,20 @@ class HashingWriter:
     def discard(self) -> None:
         self._file.close()
         self.path.unlink(missing_ok=True)
+
+
+def _entries_with_stat(directory: Path):
+    """Regular files of a directory with their stat; files that vanish meanwhile (renamed, deleted) are skipped."""
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_file():
+                yield entry, entry.stat()
+        except FileNotFoundError:
+            continue
 
 
 def _fsync_dir(path: Path) -> None:
@@ -115,3 +135,49 @@ class FilesystemStore:
 
     def delete_blob(self, digest: str) -> None:
         self.blob_path(digest).unlink(missing_ok=True)
+
+    # -- what garbage collection, fsck and backup use (storage/maintenance.py) --------------------------------
+
+    def list_blobs(self) -> Iterator[StoredBlob]:
+        for algorithm, name_pattern in _BLOB_NAME.items():
+            for prefix in _subdirectories(self.root / algorithm):
+                for entry, info in _entries_with_stat(prefix):
+                    if name_pattern.match(entry.name) and entry.name[:2] == prefix.name:
+                        yield StoredBlob(f"{algorithm}:{entry.name}", info.st_size, info.st_mtime)
+
+    def blob_size(self, digest: str) -> int | None:
+        try:
+            return self.blob_path(digest).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def open_blob(self, digest: str) -> BinaryIO:
+        return open(self.blob_path(digest), "rb")
+
+    def list_uploads(self) -> Iterator[tuple[str, float]]:
+        """Upload areas (one per upload id) with the time they last changed."""
+        for path in _subdirectories(self.root / "uploads"):
+            try:
+                yield path.name, path.stat().st_mtime
+            except FileNotFoundError:  # completed or cancelled while we looked
+                continue
+
+    def list_temp(self) -> Iterator[tuple[str, float, int]]:
+        """Temporary files (name, modification time, size): writes in progress, or left by a crash."""
+        for entry, info in _entries_with_stat(self.root / "tmp"):
+            yield entry.name, info.st_mtime, info.st_size
+
+    def delete_temp(self, name: str) -> None:
+        (self.root / "tmp" / name).unlink(missing_ok=True)
+
+    def ping(self) -> None:
+        """Raise OSError unless the store can be written."""
+        if not os.access(self.root / "tmp", os.W_OK | os.X_OK):
+            raise OSError(f"the blob store {self.root} is not writable")
+
+
+def _subdirectories(path: Path) -> list[Path]:
+    try:
+        return [Path(entry.path) for entry in os.scandir(path) if entry.is_dir()]
+    except FileNotFoundError:
+        return []

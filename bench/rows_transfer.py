@@ -1,0 +1,172 @@
+"""Rows 2, 3, 4 and 7: `ngc registry model download-version / upload-version` against curl + nginx, an unchanged
+re-upload against sha256sum, and peak memory of a 5 GiB transfer."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .baselines import curl_get, curl_put, sha256sum
+from .common import BIN, GIB, OUT, RUNS, PeakRss, Row, Stat, log, run, timed_rss
+from .dataset import file_set, random_file, remove, restamp, total_size
+from .servers import OurServer, ngc
+
+MODEL = "bench/xfer"
+DATASETS = {"8 files": "eight", "1 file": "one"}
+
+
+def gbps(size: int, seconds: float) -> float:
+    return size / seconds / 1e9
+
+
+def make_datasets(root: Path) -> dict[str, Path]:
+    return {"8 files": file_set(root / "eight", 8, 2 * GIB, "eight"), "1 file": file_set(root / "one", 1, 2 * GIB,
+                                                                                          "one")}
+
+
+def create_model(env: dict, name: str = MODEL) -> None:
+    ngc(env, "registry", "model", "create", name, "--application", "Other", "--framework", "PyTorch",
+        "--format", "pt", "--precision", "FP16", "--short-desc", "bench")
+
+
+def sync_files(paths: list[Path]) -> None:
+    run(["sync", "--data", *map(str, paths)])
+
+
+def settle() -> None:
+    """Flush every dirty page first, so no measurement pays for the writeback of the one before it."""
+    run(["sync"])
+
+
+def ngc_upload(env: dict, version: str, source: Path) -> float:
+    settle()
+    seconds, _ = timed_rss([BIN / "ngc", "registry", "model", "upload-version", f"{MODEL}:{version}",
+                            "--source", source], env)
+    return seconds
+
+
+def ngc_download(env: dict, version: str, dest: Path) -> float:
+    remove(dest)
+    dest.mkdir(parents=True)
+    settle()
+    seconds, _ = timed_rss([BIN / "ngc", "registry", "model", "download-version", f"{MODEL}:{version}",
+                            "--dest", dest], env)
+    return seconds
+
+
+def curl_upload(nginx, source: Path, label: str) -> float:
+    """curl -T of every file to nginx's WebDAV PUT, then the stored files made durable (as ours are)."""
+    put_root = OUT / "put"
+    files = sorted(p for p in source.iterdir() if p.is_file())
+    settle()
+    seconds = curl_put([(f, f"{nginx.url}/put/{label}/{f.name}") for f in files])
+    stored = [put_root / label / f.name for f in files]
+    seconds += _timed_sync(stored)
+    remove(put_root / label)
+    return seconds
+
+
+def curl_download(nginx, source: Path, dest: Path) -> float:
+    """curl GETs of the same files from nginx (sendfile) to disk, then made durable (as ours are)."""
+    remove(dest)
+    dest.mkdir(parents=True)
+    files = sorted(p for p in source.iterdir() if p.is_file())
+    settle()
+    seconds = curl_get([(f"{nginx.url}/files/{source.name}/{f.name}", dest / f.name) for f in files])
+    return seconds + _timed_sync([dest / f.name for f in files])
+
+
+def _timed_sync(paths: list[Path]) -> float:
+    import time
+
+    started = time.perf_counter()
+    sync_files(paths)
+    return time.perf_counter() - started
+
+
+def upload_rows(server: OurServer, nginx, data: dict[str, Path]) -> list[Row]:
+    """Row 3, interleaved: ours then curl, RUNS times, each run on freshly stamped (new) content."""
+    env, rows = server.ngc_env(OUT / "home"), []
+    for label, source in data.items():
+        ours, base, size = [], [], total_size(source)
+        for index in range(RUNS):
+            restamp(source, f"upload-{index}")
+            ours.append(gbps(size, ngc_upload(env, f"{DATASETS[label]}-{index}", source)))
+            base.append(gbps(size, curl_upload(nginx, source, DATASETS[label])))
+            log(f"upload {label}: ours {ours[-1]:.2f} GB/s, curl -T {base[-1]:.2f} GB/s")
+        rows.append(_row("3", f"upload-version, 2 GiB in {label}", ours, base, "curl -T → nginx PUT + sync",
+                         0.6, "≥ 0.6 × curl"))
+    return rows
+
+
+def download_rows(server: OurServer, nginx, data: dict[str, Path]) -> list[Row]:
+    """Row 2, interleaved: ours (sha256 verified, fdatasync'd) then curl (+ sync), RUNS times."""
+    env, rows, dest = server.ngc_env(OUT / "home"), [], OUT / "dl"
+    for label, source in data.items():
+        ours, base, size = [], [], total_size(source)
+        for index in range(RUNS):
+            ours.append(gbps(size, ngc_download(env, f"{DATASETS[label]}-0", dest)))
+            base.append(gbps(size, curl_download(nginx, source, dest)))
+            log(f"download {label}: ours {ours[-1]:.2f} GB/s, curl {base[-1]:.2f} GB/s")
+        remove(dest)
+        rows.append(_row("2", f"download-version, 2 GiB in {label}", ours, base, "curl ← nginx sendfile + sync",
+                         0.8, "≥ 0.8 × curl"))
+    return rows
+
+
+def _row(number: str, what: str, ours: list[float], base: list[float], base_name: str, need: float,
+         target: str) -> Row:
+    row = Row(number, what, "GB/s", Stat(ours), Stat(base), base_name, target)
+    row.met = row.ratio >= need
+    return row
+
+
+def storage_puts(server: OurServer) -> int:
+    return len(re.findall(r'"PUT /_storage/', (OUT / f"server-{server.port}.log").read_text()))
+
+
+def reupload_rows(server: OurServer, data: dict[str, Path]) -> list[Row]:
+    """Row 4: the last uploaded content again under new version numbers: hashing only, no byte sent."""
+    env, rows = server.ngc_env(OUT / "home"), []
+    for label, source in data.items():
+        ours, base, puts = [], [], storage_puts(server)
+        files = sorted(p for p in source.iterdir() if p.is_file())
+        for index in range(RUNS):
+            ours.append(ngc_upload(env, f"{DATASETS[label]}-again-{index}", source))
+            base.append(sha256sum(files))
+        sent = storage_puts(server) - puts
+        row = Row("4", f"unchanged 2 GiB re-upload ({label}), new version", "s", Stat(ours), Stat(base),
+                  "sha256sum", "≤ 1.2 × sha256sum + 1 s, no bytes sent", higher_is_better=False)
+        row.met = row.ours.median <= 1.2 * row.baseline.median + 1 and sent == 0
+        row.note = f"{sent} part PUTs during these uploads"
+        log(f"re-upload {label}: ours {row.ours.median:.2f} s, sha256sum {row.baseline.median:.2f} s, {sent} PUTs")
+        rows.append(row)
+    return rows
+
+
+def memory_rows(server: OurServer, root: Path) -> list[Row]:
+    """Row 7: peak RSS of the server and of the client during a 5 GiB upload, then its download."""
+    big = random_file(root / "big" / "big.bin", 5 * GIB, "big")
+    env, found = server.ngc_env(OUT / "home"), {}
+    (OUT / "dl-big").mkdir(parents=True, exist_ok=True)
+    for direction in ("upload", "download"):
+        with PeakRss(server.pids) as peaks:
+            if direction == "upload":
+                seconds, client = timed_rss([BIN / "ngc", "registry", "model", "upload-version", f"{MODEL}:big",
+                                             "--source", big.parent], env)
+            else:
+                seconds, client = timed_rss([BIN / "ngc", "registry", "model", "download-version", f"{MODEL}:big",
+                                             "--dest", OUT / "dl-big"], env)
+        found[direction] = (max(peaks.peak.values()), client, gbps(5 * GIB, seconds))
+        log(f"5 GiB {direction}: server peak {found[direction][0] / 1e6:.0f} MB, client {client / 1e6:.0f} MB")
+    remove(big.parent, OUT / "dl-big")
+    return [_memory_row(direction, *figures) for direction, figures in found.items()]
+
+
+def _memory_row(direction: str, server_rss: int, client_rss: int, speed: float) -> Row:
+    row = Row("7", f"peak RSS, 5 GiB {direction}: server / client", "MB", Stat([server_rss / 1e6]),
+              Stat([client_rss / 1e6]), "client (right column)", "server ≤ 200 MB, client ≤ 150 MB",
+              higher_is_better=False)
+    row.met = server_rss <= 200e6 and client_rss <= 150e6
+    row.note = f"one run; {speed:.2f} GB/s; server figure is the largest serving process"
+    return row
