@@ -94,8 +94,8 @@ def _version_rows(first: int, count: int, per: int):
 
 
 def load_catalog(db_path: Path, models: int, versions_per: int, images: int) -> dict:
-    """`models` models (10 per version count) in org `bench`, a team of it and a public org, and `images` image
-    repositories when the OCI tables exist; returns what was loaded."""
+    """`models` models with `versions_per` versions each, spread over org `bench`, its team `team1` and a public
+    org `pub`, and `images` image repositories when the OCI tables exist; returns what was loaded."""
     import sqlite3
 
     db = sqlite3.connect(db_path)

@@ -76,7 +76,7 @@ def machine() -> dict:
     memory = int(Path("/proc/meminfo").read_text().split()[1]) // (1024 * 1024)
     return {"cpu": f"{cpu}, {os.cpu_count()} cores", "memory": f"{memory} GiB", "kernel": platform.release(),
             "os": _command(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"]),
-            "python": sys.version.split()[0], "load average at start": " ".join(map(str, os.getloadavg()))}
+            "python": sys.version.split()[0], "load average at start": " ".join(f"{load:.2f}" for load in os.getloadavg())}
 
 
 def python_versions() -> dict:
