@@ -13,8 +13,32 @@ from ..errors import EXIT_INTERRUPTED, ConfigError, RegistryError
 from .settings import Settings, env
 
 
+_STORE_OPTIONS = ("storage", "s3_endpoint_url", "s3_region", "s3_access_key_id", "s3_secret_access_key",
+                  "s3_redirect")
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings(data_dir=Path(args.data_dir).resolve(), database_url=args.database_url or "")
+    """Flags over NGC_REGISTRY_* variables (the dataclass defaults)."""
+    stores = {name: getattr(args, name) for name in _STORE_OPTIONS if getattr(args, name, None) is not None}
+    return Settings(data_dir=Path(args.data_dir).resolve(), database_url=args.database_url or "", **stores)
+
+
+def open_store(settings: Settings, check: bool = True):
+    """The configured store, reachable; a bad URL or an unreachable store is one clear ConfigError."""
+    from .storage.factory import describe
+    from .storage.s3_client import StoreConfigError
+
+    try:
+        store = settings.open_store()
+    except StoreConfigError as error:
+        raise ConfigError(str(error)) from None
+    if check:
+        try:
+            store.ping()
+        except OSError as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ConfigError(f"The blob store {describe(store)} is not reachable: {reason}") from None
+    return store
 
 
 def _sessions(settings: Settings):
@@ -34,6 +58,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from .services.bootstrap import initialise
 
     settings = _settings(args)
+    open_store(settings)
     done = initialise(settings, args.org, args.admin_email, args.admin_name, args.org_display_name)
     print(f"Initialised NGC Registry in {settings.data_dir}")
     print(f"Org: {done.org}")
@@ -50,7 +75,7 @@ def build_app():
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     return create_app(Settings(data_dir=Path(os.environ["NGC_REGISTRY_DATA_DIR"]),
-                               database_url=os.environ.get("NGC_REGISTRY_DATABASE_URL", "")))
+                               database_url=os.environ.get("NGC_REGISTRY_DATABASE_URL", "")))  # storage: env too
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -61,6 +86,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _require_initialised(settings)
+    open_store(settings)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ConfigError("--tls-cert and --tls-key go together.")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
@@ -71,6 +97,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: None)
     if args.workers > 1:  # worker processes share the port; each builds its app from the environment
         os.environ.update(NGC_REGISTRY_DATA_DIR=str(settings.data_dir), NGC_REGISTRY_DATABASE_URL=settings.database_url)
+        os.environ.update({f"NGC_REGISTRY_{name.upper()}": str(int(value) if isinstance(value, bool) else value)
+                           for name in _STORE_OPTIONS if (value := getattr(settings, name)) is not None})
         uvicorn.run("ngc_registry.server.__main__:build_app", factory=True, workers=args.workers, **options)
         return 0
     uvicorn.run(create_app(settings), **options)
@@ -121,6 +149,16 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
                         help="directory for the database and blobs (env NGC_REGISTRY_DATA_DIR)")
     parser.add_argument("--database-url", default=env("DATABASE_URL"),
                         help="SQLAlchemy URL; default sqlite in the data dir (env NGC_REGISTRY_DATABASE_URL)")
+    store = parser.add_argument_group("blob storage")
+    store.add_argument("--storage", metavar="URL",
+                       help="s3://bucket/prefix for an S3-compatible store; default the data dir's blobs/ "
+                            "(env NGC_REGISTRY_STORAGE)")
+    store.add_argument("--s3-endpoint-url", metavar="URL", help="e.g. https://s3.internal:9000 (env "
+                       "NGC_REGISTRY_S3_ENDPOINT_URL or AWS_ENDPOINT_URL; default AWS)")
+    store.add_argument("--s3-region", help="default us-east-1 (env NGC_REGISTRY_S3_REGION or AWS_REGION)")
+    store.add_argument("--s3-access-key-id", help="env NGC_REGISTRY_S3_ACCESS_KEY_ID or AWS_ACCESS_KEY_ID")
+    store.add_argument("--s3-secret-access-key", help="env NGC_REGISTRY_S3_SECRET_ACCESS_KEY or "
+                       "AWS_SECRET_ACCESS_KEY (prefer the variable: flags show in the process list)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-key", default=env("TLS_KEY"))
     serve.add_argument("--workers", type=int, default=int(env("WORKERS", "1")),
                        help="worker processes sharing the port (env NGC_REGISTRY_WORKERS); 2 on 2 cores")
+    serve.add_argument("--s3-redirect", action=argparse.BooleanOptionalAction, default=None,
+                       help="answer OCI blob GETs on S3 with a 307 to a presigned URL (the default) or stream "
+                            "them through the server (env NGC_REGISTRY_S3_REDIRECT=0)")
     serve.set_defaults(handler=cmd_serve)
     user = commands.add_parser("user", help="operator commands on users").add_subparsers(
         dest="user_command", required=True, metavar="COMMAND")

@@ -19,7 +19,6 @@ from .routes import ngc_audit, ops, ui
 from .body_limit import BodyLimit
 from .openapi import install_openapi
 from .services.metrics import Metrics
-from .storage.filesystem import FilesystemStore
 from .services.bootstrap import TOKEN_SECRET
 from .settings import Settings
 
@@ -69,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
     app.state.token_secret = _load_token_secret(app.state.sessions)
     app.state.storage_secret = hmac.new(app.state.token_secret.encode(), b"storage", "sha256").hexdigest()
-    app.state.store = FilesystemStore(settings.blob_dir)
+    app.state.store = settings.open_store()
     app.state.metrics = Metrics(app.state.sessions)
     install_error_handlers(app)
     for module in (ops, ngc_identity, ngc_orgs, ngc_members, ngc_search, ngc_artifacts, ngc_uploads, ngc_images,

@@ -15,19 +15,21 @@ _SIZE = re.compile(r"^(\d+)\s*([kmgtp]?)(i?)b?$", re.IGNORECASE)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings(data_dir=Path(args.data_dir).resolve(), database_url=args.database_url or "")
+    from .__main__ import _settings as settings_of
+
+    return settings_of(args)
 
 
 def _registry(args: argparse.Namespace):
     """Settings, sessions and store of an initialised registry."""
     from .db.base import make_engine, make_sessionmaker
+    from .__main__ import open_store
     from .services.bootstrap import is_initialised
-    from .storage.filesystem import FilesystemStore
 
     settings = _settings(args)
     if not is_initialised(settings):
         raise ConfigError(f"{settings.data_dir} is not initialised: run 'ngc-registry init --data-dir ...' first.")
-    return settings, make_sessionmaker(make_engine(settings.db_url)), FilesystemStore(settings.blob_dir)
+    return settings, make_sessionmaker(make_engine(settings.db_url)), open_store(settings)
 
 
 def parse_size(text: str) -> int:
@@ -85,12 +87,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from .__main__ import open_store
     from .services import backup
-    from .storage.filesystem import FilesystemStore
 
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = FilesystemStore(settings.blob_dir)
+    store = open_store(settings)
     if args.source == "-":
         report = backup.restore(settings.db_url, store, sys.stdin.buffer)
     else:

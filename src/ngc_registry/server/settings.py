@@ -32,6 +32,13 @@ class Settings:
     smtp_port: int = field(default_factory=lambda: int(env("SMTP_PORT", "25")))
     smtp_from: str = field(default_factory=lambda: env("SMTP_FROM", "ngc-registry@localhost"))
     metrics_token: str = field(default_factory=lambda: env("METRICS_TOKEN", ""))  # /metrics wants it when set
+    # Blob storage: "" is the data directory; s3://bucket/prefix an S3 store (unset S3 settings: the AWS_* variables).
+    storage: str = field(default_factory=lambda: env("STORAGE", ""))
+    s3_endpoint_url: str | None = field(default_factory=lambda: env("S3_ENDPOINT_URL"))
+    s3_region: str | None = field(default_factory=lambda: env("S3_REGION"))
+    s3_access_key_id: str | None = field(default_factory=lambda: env("S3_ACCESS_KEY_ID"))
+    s3_secret_access_key: str | None = field(default_factory=lambda: env("S3_SECRET_ACCESS_KEY"))
+    s3_redirect: bool = field(default_factory=lambda: env("S3_REDIRECT", "1").lower() not in ("0", "false", "no", "off"))
 
     @property
     def db_url(self) -> str:
@@ -40,6 +47,13 @@ class Settings:
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    def open_store(self):
+        """The configured blob store (raises StoreConfigError for a bad storage URL)."""
+        from .storage.factory import open_store
+
+        return open_store(self.storage, self.blob_dir, self.s3_endpoint_url, self.s3_region, self.s3_access_key_id,
+                          self.s3_secret_access_key)
 
     @property
     def downloads_dir(self) -> Path:

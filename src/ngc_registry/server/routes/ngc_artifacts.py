@@ -189,7 +189,11 @@ def list_files(kind: str, org: str, name: str, version: str, session: DB, princi
 
 
 def download_url(request: Request, digest: str, path: str, size: int) -> str:
+    """A presigned URL of the object store, or the server's own signed URL."""
     state = request.app.state
+    direct = state.store.download_url(digest, path.rsplit("/", 1)[-1], state.settings.signed_url_ttl) if size else None
+    if direct:
+        return direct
     token = signed_urls.sign(state.storage_secret, "GET", {"d": digest, "n": path.rsplit("/", 1)[-1], "s": size},
                              state.settings.signed_url_ttl)
     return f"{str(request.base_url).rstrip('/')}/_storage/{token}"

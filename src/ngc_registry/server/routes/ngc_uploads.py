@@ -64,6 +64,14 @@ def part_url(request: Request, upload: Upload, number: int) -> str:
     return f"{str(request.base_url).rstrip('/')}/_storage/{token}"
 
 
+def part_urls(request: Request, upload: Upload, numbers: list[int]) -> list[str]:
+    """Presigned UploadPart URLs of the object store, or the server's own signed URLs."""
+    state = request.app.state
+    if state.store.presigns:
+        return state.store.part_urls(upload.id, numbers, state.settings.signed_url_ttl)
+    return [part_url(request, upload, number) for number in numbers]
+
+
 @router.post(ORG + "/files/multipart")
 @router.post(TEAM + "/files/multipart")
 def start_multipart(org: str, body: MultipartBody, request: Request, session: DB, principal: Caller,
@@ -74,9 +82,10 @@ def start_multipart(org: str, body: MultipartBody, request: Request, session: DB
     expected = transfers.digest_from_b64(body.sha256) if body.sha256 else None
     upload = transfers.start_upload(session, version, principal.user_id, body.filePath,
                                     body.size if body.size is not None else -1, expected,
-                                    request.app.state.settings.part_size, body.uploadID)
+                                    max(request.app.state.settings.part_size, request.app.state.store.min_part_size),
+                                    body.uploadID)
     numbers = body.partNumberList or list(range(1, transfers.part_count(upload.size, upload.part_size) + 1))
-    return {"uploadID": upload.id, "urls": [part_url(request, upload, n) for n in numbers],
+    return {"uploadID": upload.id, "urls": part_urls(request, upload, numbers),
             "partSize": upload.part_size, "requestStatus": ngc_status()}
 
 

@@ -18,7 +18,7 @@ from ..db.base import transaction
 from ..db.tables import ImageUpload
 from ..services import images, images_auth, images_blobs, images_manifests
 from ..services.images_formats import OCI_INDEX
-from .storage import MERGE_BYTES, BlobFileResponse
+from .storage import MERGE_BYTES, BlobFileResponse, remote_blob
 
 router = APIRouter()
 
@@ -130,9 +130,19 @@ async def list_referrers(name: str, digest: str, request: Request,
 
 @router.api_route(NAME + "/manifests/{reference}", methods=["GET", "HEAD"])
 async def get_manifest(name: str, reference: str, request: Request) -> Response:
-    row, path = await _db(request, images_manifests.get_manifest, request.app.state.store, name, reference)
-    return BlobFileResponse(path, media_type=row.media_type,
-                            headers={**API_VERSION, "Docker-Content-Digest": row.digest})
+    store = request.app.state.store
+    row, path = await _db(request, images_manifests.get_manifest, store, name, reference)
+    headers = {**API_VERSION, "Docker-Content-Digest": row.digest}
+    if path is None:
+        return Response(await run_in_threadpool(_read_all, store, row.digest), media_type=row.media_type,
+                        headers=headers)
+    return BlobFileResponse(path, media_type=row.media_type, headers=headers)
+
+
+def _read_all(store, digest: str) -> bytes:
+    """A manifest's bytes (manifests are limited to max_manifest_bytes)."""
+    with store.open_blob(digest) as stream:
+        return stream.read()
 
 
 @router.put(NAME + "/manifests/{reference}")
@@ -188,7 +198,7 @@ async def _append_chunk(request: Request, name: str, upload: ImageUpload) -> Ima
     chunk_range = images_blobs.parse_content_range(request.headers.get("content-range"))
     images_blobs.check_chunk_start(upload, chunk_range)
     number = upload.chunks + 1
-    writer = await run_in_threadpool(store.part_writer, upload_id, number)
+    writer = await run_in_threadpool(store.chunk_writer, upload_id, number, upload.size)
     sha256 = await _receive(request, writer)
     if writer.size == 0 and chunk_range is None:
         await run_in_threadpool(writer.discard)
@@ -214,11 +224,12 @@ async def finish_upload(name: str, upload_id: str, request: Request, digest: str
     store, upload = request.app.state.store, await _db(request, images_blobs.open_upload, name, upload_id)
     expected = images_blobs.parse_digest(digest)
     upload = await _append_chunk(request, name, upload)
-    path, sha256, size = await run_in_threadpool(store.upload_chunks, upload_id, upload.chunks, upload.sha256)
+    path, sha256, size = await run_in_threadpool(store.upload_chunks, upload_id, upload.chunks, upload.sha256,
+                                                 upload.size)
     try:
         await run_in_threadpool(images_blobs.verify, store, path, sha256, expected)
     except DigestInvalidError:
-        await run_in_threadpool(path.unlink, True)
+        await run_in_threadpool(store.delete_source, path)
         await _cancel(request, name, upload_id)
         raise
     await _db(request, images_blobs.complete_upload, store, name, upload_id, expected, path, size)
@@ -257,7 +268,9 @@ class _BlobResponse(BlobFileResponse):
 
 @router.api_route(NAME + "/blobs/{digest}", methods=["GET", "HEAD"])
 async def get_blob(name: str, digest: str, request: Request) -> Response:
-    path, _size = await _db(request, images_blobs.blob_for_pull, request.app.state.store, name, digest)
+    path, size = await _db(request, images_blobs.blob_for_pull, request.app.state.store, name, digest)
+    if path is None:
+        return await remote_blob(request, digest, size, {**API_VERSION, "Docker-Content-Digest": digest})
     return _BlobResponse(path, media_type="application/octet-stream",
                          headers={**API_VERSION, "Docker-Content-Digest": digest})
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import BadRequestError, NotFoundError
@@ -15,6 +17,8 @@ from ..services import transfers
 router = APIRouter()
 
 MERGE_BYTES = 1 << 20
+REDIRECT_TTL = 20 * 60
+_ONE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class BlobFileResponse(FileResponse):
@@ -26,7 +30,10 @@ async def get_blob(token: str, request: Request) -> Response:
     obj = signed_urls.verify(request.app.state.storage_secret, token, "GET")
     if obj["s"] == 0:
         return Response(b"", status_code=200, media_type="application/octet-stream")
-    path = request.app.state.store.blob_path(obj["d"])
+    store = request.app.state.store
+    path = store.local_path(obj["d"])
+    if path is None:  # URLs signed before the registry moved to an object store
+        return RedirectResponse(store.download_url(obj["d"], obj["n"], REDIRECT_TTL), status_code=307)
     if not path.is_file():
         raise NotFoundError("The object behind this URL no longer exists.")
     return BlobFileResponse(path, media_type="application/octet-stream", filename=obj["n"],
@@ -76,3 +83,41 @@ async def put_part(token: str, request: Request) -> JSONResponse:
         raise
     digest = await run_in_threadpool(_save_part, state, upload.id, obj["p"], writer)
     return JSONResponse({"partNumber": obj["p"], "size": writer.size, "sha256": digest or None})
+
+
+def _one_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The single byte range asked for (inclusive), or None for the whole blob (absent, multiple or unsatisfiable)."""
+    found = _ONE_RANGE.match(header or "")
+    if not found or not (found[1] or found[2]) or size == 0:
+        return None
+    if not found[1]:
+        start, end = max(size - int(found[2]), 0), size - 1
+    else:
+        start, end = int(found[1]), min(int(found[2]) if found[2] else size - 1, size - 1)
+    return (start, end) if start <= end else None
+
+
+async def remote_blob(request: Request, digest: str, size: int, headers: dict[str, str]) -> Response:
+    """A blob of an object store: a 307 to a presigned URL (unless turned off), else streamed through."""
+    store, state = request.app.state.store, request.app.state
+    headers = {**headers, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
+    if request.method == "HEAD":
+        return Response(status_code=200, headers={**headers, "Content-Length": str(size)})
+    if state.settings.s3_redirect:
+        url = await run_in_threadpool(store.download_url, digest, None, REDIRECT_TTL)
+        return RedirectResponse(url, status_code=307, headers=headers)
+    chosen = _one_range(request.headers.get("range"), size)
+    span = f"bytes={chosen[0]}-{chosen[1]}" if chosen else None
+    stream = await run_in_threadpool(store.open_blob, digest, span)
+    if chosen:
+        headers["Content-Range"] = f"bytes {chosen[0]}-{chosen[1]}/{size}"
+    headers["Content-Length"] = str(chosen[1] - chosen[0] + 1 if chosen else size)
+    return StreamingResponse(_chunks(stream), status_code=206 if chosen else 200, headers=headers)
+
+
+async def _chunks(stream):
+    try:
+        while chunk := await run_in_threadpool(stream.read, MERGE_BYTES):
+            yield chunk
+    finally:
+        stream.close()

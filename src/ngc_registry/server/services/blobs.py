@@ -14,7 +14,6 @@ the same transaction, with the same effect.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,7 +34,7 @@ def claim(session: Session, digest: str, size: int) -> None:
     session.execute(statement.on_conflict_do_update(index_elements=[Blob.digest], set_={"last_used_at": now}))
 
 
-def publish(session: Session, store, source: Path, digest: str, size: int) -> None:
+def publish(session: Session, store, source, digest: str, size: int) -> None:
     """Claim the row, then move verified content into the store (after a collector's delete, the bytes return)."""
     claim(session, digest, size)
     store.promote(source, digest)

@@ -43,8 +43,9 @@ def algorithm_of(digest: str) -> str:
     return digest.partition(":")[0]
 
 
-def verify(store: FilesystemStore, path: Path, sha256: str, expected: str) -> None:
-    """Raise unless the file has the expected digest (sha256 was computed while it streamed in)."""
+def verify(store: FilesystemStore, path, sha256: str, expected: str) -> None:
+    """Raise unless the content (a file or an object key) has the expected digest (sha256 was computed while it
+    streamed in)."""
     actual = sha256 if algorithm_of(expected) == "sha256" else store.digest_file(path, algorithm_of(expected))
     if actual != expected:
         raise DigestInvalidError(f"The uploaded content has digest {actual}, not {expected}.",
@@ -63,13 +64,14 @@ def link_blob(session: Session, repository: ImageRepository, digest: str, size: 
 
 
 def blob_for_pull(session: Session, principal: Principal, store: FilesystemStore, name: str,
-                  digest: str) -> tuple[Path, int]:
+                  digest: str) -> tuple[Path | None, int]:
+    """The blob's file (None when the store is not a local directory) and size."""
     digest = parse_digest(digest)
     repository = images.repository_for(session, principal, name, Action.DOWNLOAD)
     link = find_link(session, repository, digest)
     if link is None or not store.has_blob(digest):
         raise BlobUnknownError(f"Blob {digest} is unknown to '{name}'.", detail={"digest": digest})
-    return store.blob_path(digest), link.size
+    return store.local_path(digest), link.size
 
 
 def delete_blob(session: Session, principal: Principal, name: str, digest: str) -> None:
@@ -88,7 +90,7 @@ def authorize_push(session: Session, principal: Principal, name: str) -> images.
 
 
 def add_verified_blob(session: Session, principal: Principal, store: FilesystemStore, name: str, digest: str,
-                      path: Path, size: int) -> None:
+                      path, size: int) -> None:
     """Publish and link a blob that was just verified (a monolithic upload)."""
     space = authorize_push(session, principal, name)
     repository = images.ensure_repository(session, space, principal.user_id)
@@ -179,7 +181,7 @@ def record_chunk(session: Session, principal: Principal, name: str, upload_id: s
 
 
 def complete_upload(session: Session, principal: Principal, store: FilesystemStore, name: str, upload_id: str,
-                    digest: str, path: Path, size: int) -> None:
+                    digest: str, path, size: int) -> None:
     """Publish and link the verified blob, and end the session."""
     space, upload = _open(session, principal, name, upload_id)
     repository = images.ensure_repository(session, space, principal.user_id)

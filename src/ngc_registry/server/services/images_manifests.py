@@ -108,7 +108,8 @@ def _meta(store: FilesystemStore, manifest: Manifest, children: list[ImageManife
     config = manifest.config
     if config is None or config.media_type not in CONFIG_TYPES or config.size > MAX_CONFIG_READ:
         return {}
-    return platform_of_config(store.blob_path(config.digest).read_bytes())
+    with store.open_blob(config.digest) as stream:
+        return platform_of_config(stream.read())
 
 
 def _add_manifest(session: Session, store: FilesystemStore, repository: ImageRepository, manifest: Manifest,
@@ -154,12 +155,13 @@ def put_manifest(session: Session, principal: Principal, store: FilesystemStore,
 
 
 def get_manifest(session: Session, principal: Principal, store: FilesystemStore, name: str,
-                 reference: str) -> tuple[ImageManifest, Path]:
+                 reference: str) -> tuple[ImageManifest, Path | None]:
+    """The manifest's row and its file (None when the store is not a local directory: read it with open_blob)."""
     repository = images.repository_for(session, principal, name, Action.DOWNLOAD)
     row = resolve(session, repository, reference)
     if row is None or not store.has_blob(row.digest):
         raise ManifestUnknownError(f"Manifest '{reference[:200]}' is unknown to '{name}'.")
-    return row, store.blob_path(row.digest)
+    return row, store.local_path(row.digest)
 
 
 def _remove_manifest(session: Session, row: ImageManifest) -> None:

@@ -22,6 +22,7 @@ from ..auth import policy
 from ..auth.policy import Action, Principal, Scope
 from ..db.tables import Artifact, Blob, Upload, UploadPart, Version, VersionFile, utcnow
 from ..storage.filesystem import FilesystemStore
+from ..storage.maintenance import MissingPartsError
 from . import artifacts, blobs, quotas
 
 
@@ -172,17 +173,30 @@ def _assemble(store: FilesystemStore, upload: Upload, parts: list[UploadPart]):
     return (path, *_hash_file(path))
 
 
+def _gather(session: Session, store: FilesystemStore, upload: Upload):
+    """The whole file with its sha256 and size: assembled from the parts the server received, or (when clients
+    send parts straight to an object store) completed there and read back."""
+    count = part_count(upload.size, upload.part_size)
+    if store.presigns:
+        quotas.check_version_upload(session, upload.version_id, upload.expected_digest, upload.size)
+        try:
+            return store.complete_parts(upload.id, count, upload.size)
+        except MissingPartsError as error:
+            raise BadRequestError(f"Upload of '{upload.path}' is missing parts {error.missing[:20]}.") from None
+    parts = list(session.scalars(select(UploadPart).where(UploadPart.upload_id == upload.id)
+                                 .order_by(UploadPart.number)))
+    missing = sorted(set(range(1, count + 1)) - {p.number for p in parts})
+    if missing:
+        raise BadRequestError(f"Upload of '{upload.path}' is missing parts {missing[:20]}.")
+    quotas.check_version_upload(session, upload.version_id, upload.expected_digest, upload.size)
+    return _assemble(store, upload, parts)
+
+
 def complete_upload(session: Session, store: FilesystemStore, upload: Upload) -> str:
     """Verify the whole file against its digest and publish it in the store; return its digest."""
     if upload.digest:
         raise BadRequestError(f"Upload of '{upload.path}' is already complete.")
-    parts = list(session.scalars(select(UploadPart).where(UploadPart.upload_id == upload.id)
-                                 .order_by(UploadPart.number)))
-    missing = sorted(set(range(1, part_count(upload.size, upload.part_size) + 1)) - {p.number for p in parts})
-    if missing:
-        raise BadRequestError(f"Upload of '{upload.path}' is missing parts {missing[:20]}.")
-    quotas.check_version_upload(session, upload.version_id, upload.expected_digest, upload.size)
-    source, digest, size = _assemble(store, upload, parts)
+    source, digest, size = _gather(session, store, upload)
     if (upload.expected_digest and digest != upload.expected_digest) or size != upload.size:
         store.drop_upload(upload.id)
         session.query(UploadPart).filter(UploadPart.upload_id == upload.id).delete()

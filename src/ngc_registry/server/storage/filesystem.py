@@ -65,6 +65,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 class FilesystemStore:
+    presigns = False  # transfers go through the server's own signed /_storage/ URLs
+    min_part_size = 1
+
     def __init__(self, root: Path):
         self.root = root
         (root / "tmp").mkdir(parents=True, exist_ok=True)
@@ -72,6 +75,12 @@ class FilesystemStore:
     def blob_path(self, digest: str) -> Path:
         algorithm, _, hexdigest = digest.partition(":")
         return self.root / algorithm / hexdigest[:2] / hexdigest
+
+    def local_path(self, digest: str) -> Path:
+        return self.blob_path(digest)
+
+    def download_url(self, digest: str, filename: str | None, ttl: int) -> None:
+        return None
 
     def has_blob(self, digest: str) -> bool:
         return self.blob_path(digest).is_file()
@@ -84,6 +93,9 @@ class FilesystemStore:
 
     def part_writer(self, upload_id: str, number: int) -> HashingWriter:
         return HashingWriter(self.part_path(upload_id, number).with_suffix(f".{uuid.uuid4().hex}.tmp"))
+
+    def chunk_writer(self, upload_id: str, number: int, offset: int) -> HashingWriter:
+        return self.part_writer(upload_id, number)
 
     def keep_part(self, writer: HashingWriter, upload_id: str, number: int) -> None:
         os.replace(writer.path, self.part_path(upload_id, number))
@@ -111,7 +123,7 @@ class FilesystemStore:
             writer.discard()
             raise
 
-    def upload_chunks(self, upload_id: str, count: int, sha256: str | None) -> tuple[Path, str, int]:
+    def upload_chunks(self, upload_id: str, count: int, sha256: str | None, size: int = 0) -> tuple[Path, str, int]:
         """An OCI upload's chunks (parts 1..count) as one file: the single part itself when its digest is known."""
         if count == 1 and sha256:
             path = self.part_path(upload_id, 1)
@@ -120,6 +132,10 @@ class FilesystemStore:
             writer = self.temp_writer()
             return writer.path, writer.finish(), 0
         return self.concatenate_parts(upload_id, count)
+
+    @staticmethod
+    def delete_source(source: Path) -> None:
+        source.unlink(missing_ok=True)
 
     @staticmethod
     def digest_file(path: Path, algorithm: str) -> str:

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO, Protocol
+
+
+class MissingPartsError(Exception):
+    """An upload completed before all its parts arrived."""
+
+    def __init__(self, missing: list[int]):
+        super().__init__(f"missing parts {missing[:20]}")
+        self.missing = missing
 
 
 @dataclass(frozen=True)
@@ -35,8 +42,8 @@ class MaintainedStore(Protocol):
     def temp_writer(self):
         """A HashingWriter for new content, published with `promote`."""
 
-    def promote(self, source: Path, digest: str) -> None:
-        """Publish verified content under its digest."""
+    def promote(self, source, digest: str) -> None:
+        """Publish verified content (a writer's `path`: a file, or an object key) under its digest."""
 
     def list_uploads(self) -> Iterator[tuple[str, float]]:
         """Upload areas by upload id, with the time each last changed."""
