@@ -16,6 +16,9 @@ BIN = ROOT / ".venv" / "bin"
 OUT = Path(os.environ.get("BENCH_OUT", ROOT / "bench" / "out")).resolve()
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 GIB, MIB = 1 << 30, 1 << 20
+XFER_BYTES = int(os.environ.get("BENCH_XFER_MIB", "2048")) * MIB  # rows 2-4: bytes per data set
+SETS = ("8 files", "1 file")  # rows 2-4
+CATALOG_MODELS = int(os.environ.get("BENCH_CATALOG_MODELS", "100000"))  # row 6
 
 
 def log(message: str) -> None:

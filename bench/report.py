@@ -11,7 +11,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from .common import OUT, ROOT, RUNS, Row, Stat
+from . import common
+from .common import OUT, ROOT, Row, Stat
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 ANALYSIS = ROOT / "bench" / "analysis.md"
@@ -89,8 +90,8 @@ def python_versions() -> dict:
 def write_markdown(rows: list[Row], context: dict) -> None:
     parts = ["# `make bench` results", "",
              f"Written by `make bench` (`bench/run.py`) on {context['finished']}; total {context['minutes']:.1f} min. "
-             f"Medians of {RUNS} runs with (min–max) unless a note says otherwise; every baseline was measured in "
-             "the same run, interleaved with ours. Ratio = ours / baseline (for times: lower is better).", "",
+             f"Medians of {common.RUNS} runs with (min–max) unless a note says otherwise; every baseline was "
+             "measured in the same run, interleaved with ours. Ratio = ours / baseline (for times: lower is better).", "",
              "## Machine and versions", ""]
     for section in ("machine", "versions", "server"):
         parts += [f"- **{key}**: {value}" for key, value in context.get(section, {}).items()]

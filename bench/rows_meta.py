@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 import httpx
 
-from .common import BIN, OUT, RUNS, Row, Stat, log, run, timed
+from . import common
+from .common import BIN, OUT, Row, Stat, log, run, timed
 from .load import sequential, wrk
 from .servers import OurServer
 
@@ -81,7 +82,7 @@ def log_size(server: OurServer) -> int:
 def search_rows(server: OurServer, token: str) -> list[Row]:
     """Row 6 (search): every search page 20 times per run, one connection; p50/p99 as the server logged them."""
     p50s, p99s, errors = [], [], 0
-    for _ in range(RUNS):
+    for _ in range(common.RUNS):
         since = log_size(server)
         result = sequential(server.url, token, search_paths(), 20 * len(search_paths()))
         errors += result.errors
@@ -98,7 +99,7 @@ def search_rows(server: OurServer, token: str) -> list[Row]:
 
 def small_request_rows(server: OurServer, token: str, seconds: int = 8) -> list[Row]:
     """Row 6 (small requests): wrk, 32 connections, get model / get version / get-caller-info."""
-    results = [wrk(server.url, small_requests(server), token, 32, seconds) for _ in range(RUNS)]
+    results = [wrk(server.url, small_requests(server), token, 32, seconds) for _ in range(common.RUNS)]
     errors = sum(r.errors for r in results)
     rate = Row("6", "small authenticated requests, 32 connections", "req/s", Stat([r.rps for r in results]),
                target="≥ 2,000/s")

@@ -7,7 +7,8 @@ import json
 import tarfile
 from pathlib import Path
 
-from .common import GIB, MIB, OUT, RUNS, Row, Stat, log, timed
+from . import common
+from .common import GIB, MIB, OUT, Row, Stat, log, timed
 from .dataset import random_file, remove
 from .servers import OurServer
 
@@ -87,7 +88,7 @@ def oci_rows(server: OurServer, registry) -> list[Row]:
     """Push then pull, ours and docker-registry side by side, on a fresh image each run (no layer exists yet)."""
     creds = f"$oauthtoken:{server.key}"
     figures = {key: [] for key in ("push", "push-base", "pull", "pull-base")}
-    for index in range(RUNS):
+    for index in range(common.RUNS):
         layout = build_layout(OUT / "oci-layout", f"oci-{index}")
         size = _size(layout)
         ours_host, base_host = f"127.0.0.1:{server.port}", f"127.0.0.1:{registry.port}"

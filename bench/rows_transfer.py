@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from . import common
 from .baselines import curl_get, curl_put, sha256sum
-from .common import BIN, GIB, OUT, RUNS, PeakRss, Row, Stat, log, run, timed_rss
+from .common import BIN, GIB, OUT, PeakRss, Row, Stat, log, run, timed_rss
 from .dataset import file_set, random_file, remove, restamp, total_size
 from .servers import OurServer, ngc
 
@@ -20,8 +21,14 @@ def gbps(size: int, seconds: float) -> float:
 
 
 def make_datasets(root: Path) -> dict[str, Path]:
-    return {"8 files": file_set(root / "eight", 8, 2 * GIB, "eight"), "1 file": file_set(root / "one", 1, 2 * GIB,
-                                                                                          "one")}
+    """The data sets named in common.SETS, common.XFER_BYTES each (2 GiB unless reduced)."""
+    counts = {"8 files": 8, "1 file": 1}
+    return {label: file_set(root / DATASETS[label], counts[label], common.XFER_BYTES, DATASETS[label])
+            for label in common.SETS}
+
+
+def size_label(size: int) -> str:
+    return f"{size / GIB:g} GiB" if size >= GIB else f"{size >> 20} MiB"
 
 
 def create_model(env: dict, name: str = MODEL) -> None:
@@ -89,13 +96,13 @@ def upload_rows(server: OurServer, nginx, data: dict[str, Path]) -> list[Row]:
     env, rows = server.ngc_env(OUT / "home"), []
     for label, source in data.items():
         ours, base, size = [], [], total_size(source)
-        for index in range(RUNS):
+        for index in range(common.RUNS):
             restamp(source, f"upload-{index}")
             ours.append(gbps(size, ngc_upload(env, f"{DATASETS[label]}-{index}", source)))
             base.append(gbps(size, curl_upload(nginx, source, DATASETS[label])))
             log(f"upload {label}: ours {ours[-1]:.2f} GB/s, curl -T {base[-1]:.2f} GB/s")
-        rows.append(_row("3", f"upload-version, 2 GiB in {label}", ours, base, "curl -T → nginx PUT + sync",
-                         0.6, "≥ 0.6 × curl"))
+        rows.append(_row("3", f"upload-version, {size_label(size)} in {label}", ours, base,
+                         "curl -T → nginx PUT + sync", 0.6, "≥ 0.6 × curl"))
     return rows
 
 
@@ -104,13 +111,13 @@ def download_rows(server: OurServer, nginx, data: dict[str, Path]) -> list[Row]:
     env, rows, dest = server.ngc_env(OUT / "home"), [], OUT / "dl"
     for label, source in data.items():
         ours, base, size = [], [], total_size(source)
-        for index in range(RUNS):
+        for index in range(common.RUNS):
             ours.append(gbps(size, ngc_download(env, f"{DATASETS[label]}-0", dest)))
             base.append(gbps(size, curl_download(nginx, source, dest)))
             log(f"download {label}: ours {ours[-1]:.2f} GB/s, curl {base[-1]:.2f} GB/s")
         remove(dest)
-        rows.append(_row("2", f"download-version, 2 GiB in {label}", ours, base, "curl ← nginx sendfile + sync",
-                         0.8, "≥ 0.8 × curl"))
+        rows.append(_row("2", f"download-version, {size_label(size)} in {label}", ours, base,
+                         "curl ← nginx sendfile + sync", 0.8, "≥ 0.8 × curl"))
     return rows
 
 
@@ -131,11 +138,12 @@ def reupload_rows(server: OurServer, data: dict[str, Path]) -> list[Row]:
     for label, source in data.items():
         ours, base, puts = [], [], storage_puts(server)
         files = sorted(p for p in source.iterdir() if p.is_file())
-        for index in range(RUNS):
+        for index in range(common.RUNS):
             ours.append(ngc_upload(env, f"{DATASETS[label]}-again-{index}", source))
             base.append(sha256sum(files))
         sent = storage_puts(server) - puts
-        row = Row("4", f"unchanged 2 GiB re-upload ({label}), new version", "s", Stat(ours), Stat(base),
+        what = f"unchanged {size_label(total_size(source))} re-upload ({label}), new version"
+        row = Row("4", what, "s", Stat(ours), Stat(base),
                   "sha256sum", "≤ 1.2 × sha256sum + 1 s, no bytes sent", higher_is_better=False)
         row.met = row.ours.median <= 1.2 * row.baseline.median + 1 and sent == 0
         row.note = f"{sent} part PUTs during these uploads"

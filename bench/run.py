@@ -2,17 +2,19 @@
 
 Data lives in bench/out/ (git-ignored; BENCH_OUT moves it) and the big files are deleted at the end. Servers listen
 on 127.0.0.1 only. BENCH_RUNS (default 3) sets the runs per figure; BENCH_ONLY=2,3 runs some rows only;
-BENCH_SERVER_FLAGS adds flags to `ngc-registry serve`.
+BENCH_SERVER_FLAGS adds flags to `ngc-registry serve`. The options of `python -m bench.run -h` do the same and
+reduce the data for quick before/after comparisons (such figures are not the issue's rows: say so).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import time
 from datetime import datetime
 
-from . import report
+from . import common, report
 from .baselines import ensure_tools, start_docker_registry, start_nginx, versions
 from .common import OUT, ROOT, Row, log
 from .dataset import load_catalog, remove
@@ -90,7 +92,8 @@ def catalog_phase() -> list[Row]:
     """Row 6 on its own registry: 100,000 models, 1,000,000 versions, 10,000 image repositories."""
     server = init_server(OUT / "catalog")
     started = time.monotonic()
-    loaded = load_catalog(server.data_dir / "registry.db", 100_000, 10, 10_000)
+    models = common.CATALOG_MODELS
+    loaded = load_catalog(server.data_dir / "registry.db", models, 10, models // 10)
     log(f"catalog loaded in {time.monotonic() - started:.0f} s: {loaded}")
     server.start(*SERVER_FLAGS)
     try:
@@ -101,7 +104,26 @@ def catalog_phase() -> list[Row]:
         remove(server.data_dir)
 
 
+def apply_options(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--only", help="rows to run, e.g. 5,6 (as BENCH_ONLY)")
+    parser.add_argument("--runs", type=int, help="runs per figure (as BENCH_RUNS)")
+    parser.add_argument("--xfer-mib", type=int, help="MiB per transfer data set of rows 2-4 (default 2048)")
+    parser.add_argument("--sets", choices=["8", "1"], nargs="+", help="transfer data sets: 8 files, 1 file")
+    parser.add_argument("--catalog-models", type=int, help="models in row 6's catalog (default 100000)")
+    options = parser.parse_args(argv)
+    if any(value is not None for value in vars(options).values()):
+        report.RESULTS = OUT / "RESULTS.md"  # a partial or reduced run never replaces bench/RESULTS.md
+    if options.only:
+        ONLY.update(part.strip() for part in options.only.split(",") if part.strip())
+    common.RUNS = options.runs or common.RUNS
+    common.XFER_BYTES = options.xfer_mib * common.MIB if options.xfer_mib else common.XFER_BYTES
+    common.SETS = tuple("8 files" if n == "8" else "1 file" for n in options.sets) if options.sets else common.SETS
+    common.CATALOG_MODELS = options.catalog_models or common.CATALOG_MODELS
+
+
 def main() -> None:
+    apply_options()
     OUT.mkdir(parents=True, exist_ok=True)
     ensure_tools()
     check_disk()

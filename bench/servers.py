@@ -23,6 +23,7 @@ class OurServer:
     key: str
     port: int
     process: subprocess.Popen | None = None
+    extra_env: dict | None = None  # e.g. PYTHONPATH of another source tree (bench/ab.py)
 
     @property
     def url(self) -> str:
@@ -40,7 +41,8 @@ class OurServer:
         log = open(OUT / f"server-{self.port}.log", "w")
         self.process = subprocess.Popen([BIN / "ngc-registry", "serve", "--data-dir", self.data_dir,
                                          "--host", "127.0.0.1", "--port", str(self.port), *extra],
-                                        stdout=log, stderr=subprocess.STDOUT)
+                                        stdout=log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, **(self.extra_env or {})})
         wait_until(self._healthy, 60, "the registry to start")
         return self
 
@@ -66,17 +68,17 @@ class OurServer:
         home.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("NGC_")}
         env.update(NGC_CLI_HOME=str(home), NGC_CLI_API_URL=self.url, NGC_CLI_API_KEY=self.key, NGC_CLI_ORG=ORG,
-                   NGC_CLI_FORMAT_TYPE="json", **extra)
+                   NGC_CLI_FORMAT_TYPE="json", **(self.extra_env or {}), **extra)
         return env
 
 
-def init_server(data_dir: Path) -> OurServer:
+def init_server(data_dir: Path, extra_env: dict | None = None) -> OurServer:
     """A new, empty registry in `data_dir` (removed first) with org `bench` and its admin's key."""
     shutil.rmtree(data_dir, ignore_errors=True)
     done = run([BIN / "ngc-registry", "init", "--data-dir", data_dir, "--org", ORG, "--admin-email", ADMIN,
-                "--admin-name", "Bench Admin"])
+                "--admin-name", "Bench Admin"], env={**os.environ, **(extra_env or {})})
     key = done.stdout.strip().splitlines()[-1].removeprefix("API key: ")
-    return OurServer(data_dir, key, 0)
+    return OurServer(data_dir, key, 0, extra_env=extra_env)
 
 
 def ngc(env: dict, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
