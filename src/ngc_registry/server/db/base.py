@@ -10,6 +10,13 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# anyio's default worker-thread limit, shared by every sync dependency and endpoint: as many pooled connections
+# as threads can use them at once, so a request reuses a connection instead of opening one (SQLite: connect,
+# PRAGMAs, schema parse, cold page cache). Overflow stays possible, since a request keeps its connection between
+# thread hops and more requests than threads may be in flight.
+THREADS = 40
+# PostgreSQL: two workers stay within the server's default max_connections (100).
+PG_POOL, PG_OVERFLOW = 30, 10
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -27,10 +34,11 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=THREADS,
+                               max_overflow=-1)
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=PG_POOL, max_overflow=PG_OVERFLOW, pool_pre_ping=True)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

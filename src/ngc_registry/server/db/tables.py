@@ -120,7 +120,8 @@ class Artifact(Base):
 
     __tablename__ = "artifacts"
     __table_args__ = (UniqueConstraint("kind", "resource_id", name="uq_artifacts_kind_resource"),
-                      Index("ix_artifacts_org_team", "org_id", "team_id"))
+                      Index("ix_artifacts_org_team", "org_id", "team_id"),
+                      Index("ix_artifacts_kind_public_resource", "kind", "is_public", "resource_id", "org_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # models | resources
     resource_id: Mapped[str] = mapped_column(String(256))  # org/[team/]name
@@ -194,7 +195,8 @@ class ImageRepository(Base):
     """An OCI repository `org/[team/]image`, created by its first push (or by setting its metadata)."""
 
     __tablename__ = "image_repositories"
-    __table_args__ = (Index("ix_image_repositories_org_team", "org_id", "team_id"),)
+    __table_args__ = (Index("ix_image_repositories_org_team", "org_id", "team_id"),
+                      Index("ix_image_repositories_public_name", "is_public", "name", "org_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(256), unique=True)  # org/[team/]image
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
