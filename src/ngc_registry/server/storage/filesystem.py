@@ -170,6 +170,12 @@ class FilesystemStore:
     def open_blob(self, digest: str) -> BinaryIO:
         return open(self.blob_path(digest), "rb")
 
+    def read_range(self, digest: str, start: int, end: int) -> bytes:
+        """Bytes start..end (inclusive) of a blob."""
+        with open(self.blob_path(digest), "rb") as source:
+            source.seek(start)
+            return source.read(end - start + 1)
+
     def list_uploads(self) -> Iterator[tuple[str, float]]:
         """Upload areas (one per upload id) with the time they last changed."""
         for path in _subdirectories(self.root / "uploads"):

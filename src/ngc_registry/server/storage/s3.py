@@ -217,6 +217,11 @@ class S3Store:
     def open_blob(self, digest: str, byte_range: str | None = None) -> BinaryIO:
         return self.open_key(self.blob_key(digest), byte_range)
 
+    def read_range(self, digest: str, start: int, end: int) -> bytes:
+        """Bytes start..end (inclusive) of a blob."""
+        with self.open_blob(digest, f"bytes={start}-{end}") as stream:
+            return stream.read()
+
     def local_path(self, digest: str) -> None:
         return None
 
