@@ -16,7 +16,7 @@ class Settings:
     token_ttl_seconds: int = 3600
     max_json_bytes: int = 1 << 20
     part_size: int = int(os.environ.get("NGC_REGISTRY_PART_SIZE", "500000000"))
-    signed_url_ttl: int = 6 * 3600
+    signed_url_ttl: int = field(default_factory=lambda: int(env("SIGNED_URL_TTL", str(6 * 3600))))
     max_manifest_bytes: int = 4 << 20  # OCI: registries should accept manifests of at least 4 MiB
     # Web UI: browser sessions, sign-in rate limit, invitations (SMTP is off unless a host is set).
     session_ttl_seconds: int = 12 * 3600

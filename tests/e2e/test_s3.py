@@ -1,0 +1,154 @@
+"""PostgreSQL + S3 (a real single-node Swift with s3api): the real `ngc` and skopeo against `ngc-registry serve
+--storage s3://...`. Bytes go straight between the clients and Swift through presigned URLs (the server's log
+shows no /_storage/ transfer), Swift refuses tampered and expired URLs, an OCI pull is a 307 to Swift, and
+`ngc-registry gc` and `fsck` work on the bucket."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+
+import httpx
+import pytest
+
+from ..postgres import new_database, postgres_url  # noqa: F401  (fixture)
+from ..swift import swift  # noqa: F401  (fixture)
+from .conftest import BIN, run, start_server
+from .ops_support import MB, Cli, init_with, need, ok, registry_at
+from .test_models_transfers import sha256_of, write_random
+from .test_oci_skopeo import Layout, Skopeo
+
+pytestmark = pytest.mark.e2e
+
+PART = 5 << 20  # S3's smallest part
+
+
+@pytest.fixture(scope="module")
+def s3_registry(tmp_path_factory, postgres_url, swift):  # noqa: F811
+    need("skopeo", "skopeo")
+    work = tmp_path_factory.mktemp("s3")
+    bucket = swift.new_bucket()
+    data_dir, database = work / "data", ["--database-url", new_database(postgres_url)]
+    storage = ["--storage", f"s3://{bucket}/registry"]
+    key = init_with(data_dir, *database)
+    env = {**swift.env(), "NGC_REGISTRY_PART_SIZE": str(PART)}
+    server = start_server(data_dir, key, *database, *storage, env=env)
+    yield registry_at(server.url, key), server, work, [*database, *storage], bucket
+    server.stop()
+
+
+def test_a_multipart_model_goes_straight_to_swift_and_back(s3_registry, swift):  # noqa: F811
+    registry, server, work, _, _ = s3_registry
+    files, cli = work / "model", Cli(registry, work / "ngc-home")
+    write_random(files / "weights.bin", 2 * PART + 3 * MB + 7)  # three parts
+    (files / "config.json").write_text('{"layers": 3}')
+    ok(cli("registry", "model", "create", "nvidia/s3_model"))
+    ok(cli("registry", "model", "upload-version", "--source", str(files), "nvidia/s3_model:1"))
+    (work / "down").mkdir()
+    ok(cli("registry", "model", "download-version", "--dest", str(work / "down"), "nvidia/s3_model:1"))
+    for name in ("weights.bin", "config.json"):
+        assert sha256_of(work / "down" / "s3_model_v1" / name) == sha256_of(files / name)
+    log = server.log.read_text()
+    assert "/_storage/" not in log and re.search(r'"PUT /v2/org/nvidia/files/multipart" 200', log), log
+    urls = _download_urls(registry, "nvidia/s3_model:1")
+    assert all(url.startswith(swift.endpoint + "/") and "X-Amz-Signature=" in url for url in urls)
+    weights = next(url for url in urls if "weights.bin" in url)
+    assert httpx.get(weights, headers={"Range": "bytes=0-0"}).status_code == 206
+    assert httpx.get(weights.replace("X-Amz-Signature=", "X-Amz-Signature=f")).status_code == 403
+
+
+def _download_urls(registry, target: str) -> list[str]:
+    name, version = target.split(":")
+    org, model = name.split("/")
+    answer = httpx.get(f"{registry.url}/v2/org/{org}/models/{model}/{version}/files",
+                       headers={"Authorization": f"Bearer {_token(registry)}"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["urls"]
+
+
+def _token(registry) -> str:
+    answer = httpx.get(f"{registry.url}/token?service=ngc", auth=("$oauthtoken", registry.admin_key), timeout=30)
+    return answer.json()["token"]
+
+
+def test_an_expired_part_url_is_refused_by_swift(s3_registry, swift):  # noqa: F811
+    registry, server, work, options, _ = s3_registry
+    short = start_server(server.data_dir, registry.admin_key, *options,
+                         env={**swift.env(), "NGC_REGISTRY_SIGNED_URL_TTL": "1"})
+    try:
+        urls = _download_urls(registry_at(short.url, registry.admin_key), "nvidia/s3_model:1")
+    finally:
+        short.stop()
+    time.sleep(2.1)
+    assert all(httpx.get(url).status_code == 403 for url in urls)
+
+
+def test_skopeo_push_and_pull_redirects_to_swift(s3_registry, swift, tmp_path):  # noqa: F811
+    registry, server, work, _, _ = s3_registry
+    layout = Layout(tmp_path / "layout")
+    manifest = layout.add_image(2)
+    layout.tag(manifest, "v1")
+    skopeo = Skopeo(registry, tmp_path)
+    skopeo.push(layout, "v1", "nvidia/s3-image:v1")
+    pulled = Layout(tmp_path / "pulled")
+    skopeo.pull("nvidia/s3-image:v1", pulled.root, "back")
+    assert pulled.tagged("back")["digest"] == manifest["digest"]
+    for blob in (layout.root / "blobs" / "sha256").iterdir():
+        assert hashlib.sha256((pulled.root / "blobs" / "sha256" / blob.name).read_bytes()).hexdigest() == blob.name
+    assert re.search(r'"GET /v2/nvidia/s3-image/blobs/sha256:[0-9a-f]{64}" 307', server.log.read_text())
+    with httpx.Client(base_url=registry.url, auth=("$oauthtoken", registry.admin_key), timeout=30) as client:
+        body = (layout.root / "blobs" / "sha256" / manifest["digest"].split(":")[1]).read_bytes()
+        layer = json.loads(body)["layers"][0]["digest"]
+        answer = client.get(f"/v2/nvidia/s3-image/blobs/{layer}")
+        assert answer.status_code == 307 and answer.headers["location"].startswith(swift.endpoint + "/")
+
+
+def test_a_chunked_upload_across_s3_parts(s3_registry):
+    registry, _, _, _, _ = s3_registry
+    blob = os.urandom(9 * MB + 17)
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    with httpx.Client(base_url=registry.url, auth=("$oauthtoken", registry.admin_key), timeout=60) as client:
+        location = client.post("/v2/nvidia/s3-chunked/blobs/uploads/").headers["Location"]
+        for start in range(0, len(blob), 3 * MB):
+            chunk = blob[start:start + 3 * MB]
+            sent = client.patch(location, content=chunk, headers={"Content-Range": f"{start}-{start + len(chunk) - 1}"})
+            assert sent.status_code == 202, sent.text
+            location = sent.headers["Location"]
+        assert client.put(location, params={"digest": "sha256:" + "0" * 64}).status_code == 400
+        location = client.post("/v2/nvidia/s3-chunked/blobs/uploads/").headers["Location"]
+        assert client.patch(location, content=blob).status_code == 202
+        assert client.put(location, params={"digest": digest}).status_code == 201
+        answer = client.get(f"/v2/nvidia/s3-chunked/blobs/{digest}", follow_redirects=True)
+        assert answer.status_code == 200 and answer.content == blob
+
+
+def test_gc_and_fsck_on_the_bucket(s3_registry, swift):  # noqa: F811
+    registry, server, work, options, bucket = s3_registry
+    orphan = os.urandom(1000)
+    digest = "sha256:" + hashlib.sha256(orphan).hexdigest()
+    with httpx.Client(base_url=registry.url, auth=("$oauthtoken", registry.admin_key), timeout=30) as client:
+        assert client.post("/v2/nvidia/s3-orphan/blobs/uploads/", params={"digest": digest},
+                           content=orphan).status_code == 201
+        assert client.delete(f"/v2/nvidia/s3-orphan/blobs/{digest}").status_code == 202
+    env = {**os.environ, **swift.env()}
+    def ops(*args):
+        return run(str(BIN / "ngc-registry"), *args, "--data-dir", str(server.data_dir), *options, env=env)
+
+    checked = ops("fsck")
+    assert checked.returncode == 0 and "0 problems" in checked.stdout, checked.stdout + checked.stderr
+    collected = ops("gc", "--grace", "0", "-v")
+    assert collected.returncode == 0 and digest in collected.stdout, collected.stdout + collected.stderr
+    keys = [o["Key"] for o in swift.client().list_objects_v2(Bucket=bucket)["Contents"]]
+    assert not any(key.endswith(digest.split(":")[1]) for key in keys)
+    assert all(key.startswith("registry/blobs/") for key in keys), keys  # no uploads or temp objects left
+    victim = next(key for key in keys if key.startswith("registry/blobs/"))
+    swift.client().put_object(Bucket=bucket, Key=victim, Body=b"bit rot")
+    checked = ops("fsck")
+    assert checked.returncode == 1 and victim.rsplit("/", 1)[1] in checked.stdout, checked.stdout
+    bad = run(str(BIN / "ngc-registry"), "fsck", "--data-dir", str(server.data_dir), options[0], options[1],
+              "--storage", "s3://bucket/x", "--s3-endpoint-url", "http://127.0.0.1:9", env=env)
+    assert bad.returncode == 1 and bad.stderr.startswith("Error: The blob store s3://bucket/x") \
+        and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
