@@ -5,6 +5,7 @@ shows no /_storage/ transfer), Swift refuses tampered and expired URLs, an OCI p
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -99,6 +100,8 @@ def test_skopeo_push_and_pull_redirects_to_swift(s3_registry, swift, tmp_path): 
     for blob in (layout.root / "blobs" / "sha256").iterdir():
         assert hashlib.sha256((pulled.root / "blobs" / "sha256" / blob.name).read_bytes()).hexdigest() == blob.name
     assert re.search(r'"GET /v2/nvidia/s3-image/blobs/sha256:[0-9a-f]{64}" 307', server.log.read_text())
+    ready = httpx.get(f"{registry.url}/readyz", timeout=30)
+    assert ready.status_code == 200 and ready.json()["checks"]["store"] == "ok", ready.text
     with httpx.Client(base_url=registry.url, auth=("$oauthtoken", registry.admin_key), timeout=30) as client:
         body = (layout.root / "blobs" / "sha256" / manifest["digest"].split(":")[1]).read_bytes()
         layer = json.loads(body)["layers"][0]["digest"]
@@ -145,10 +148,48 @@ def test_gc_and_fsck_on_the_bucket(s3_registry, swift):  # noqa: F811
     assert not any(key.endswith(digest.split(":")[1]) for key in keys)
     assert all(key.startswith("registry/blobs/") for key in keys), keys  # no uploads or temp objects left
     victim = next(key for key in keys if key.startswith("registry/blobs/"))
+    original = swift.client().get_object(Bucket=bucket, Key=victim)["Body"].read()
     swift.client().put_object(Bucket=bucket, Key=victim, Body=b"bit rot")
     checked = ops("fsck")
+    swift.client().put_object(Bucket=bucket, Key=victim, Body=original)
     assert checked.returncode == 1 and victim.rsplit("/", 1)[1] in checked.stdout, checked.stdout
     bad = run(str(BIN / "ngc-registry"), "fsck", "--data-dir", str(server.data_dir), options[0], options[1],
               "--storage", "s3://bucket/x", "--s3-endpoint-url", "http://127.0.0.1:9", env=env)
     assert bad.returncode == 1 and bad.stderr.startswith("Error: The blob store s3://bucket/x") \
         and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+
+
+def test_export_from_s3_and_import_into_another_bucket(s3_registry, swift, tmp_path):  # noqa: F811
+    registry, server, work, options, _ = s3_registry
+    env = {**os.environ, **swift.env()}
+    archive = tmp_path / "backup.tar"
+    done = run(str(BIN / "ngc-registry"), "export", "--data-dir", str(server.data_dir), *options, "--to",
+               str(archive), env=env)
+    assert done.returncode == 0, done.stderr
+    target = ["--storage", f"s3://{swift.new_bucket()}/restored"]
+    restored = tmp_path / "restored"
+    done = run(str(BIN / "ngc-registry"), "import", "--data-dir", str(restored), *target, "--from", str(archive),
+               env=env)
+    assert done.returncode == 0, done.stderr
+    checked = run(str(BIN / "ngc-registry"), "fsck", "--data-dir", str(restored), *target, env=env)
+    assert checked.returncode == 0 and "0 problems" in checked.stdout, checked.stdout + checked.stderr
+
+
+def test_a_tampered_upload_is_refused_and_publishes_nothing(s3_registry, swift, tmp_path):  # noqa: F811
+    registry, _, _, _, bucket = s3_registry
+    ok(Cli(registry, tmp_path / "ngc-home")("registry", "model", "create", "nvidia/s3_guarded"))
+    headers, base = {"Authorization": f"Bearer {_token(registry)}"}, f"{registry.url}/v2/org/nvidia"
+    assert httpx.post(f"{base}/models/s3_guarded/versions", json={"versionId": "tampered"},
+                      headers=headers).status_code == 200
+    meant, sent = os.urandom(1000), os.urandom(1000)
+    body = {"name": "s3_guarded", "version": "tampered", "artifactType": "models", "filePath": "x.bin", "size": 1000,
+            "sha256": base64.b64encode(hashlib.sha256(meant).digest()).decode()}
+    start = httpx.post(f"{base}/files/multipart", headers=headers, json=body, timeout=30).json()
+    assert start["urls"][0].startswith(swift.endpoint + "/")
+    assert httpx.put(start["urls"][0], content=sent).status_code == 200
+    done = httpx.put(f"{base}/files/multipart", headers=headers, json={**body, "uploadID": start["uploadID"]},
+                     timeout=30)
+    assert 400 <= done.status_code < 500 and "sha256" in done.text, done.text
+    keys = [o["Key"] for o in swift.client().list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert not any(key.endswith(hashlib.sha256(sent).hexdigest()) for key in keys)
+    assert not any(start["uploadID"] in key for key in keys)

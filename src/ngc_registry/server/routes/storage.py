@@ -72,6 +72,8 @@ async def _receive(request: Request, writer) -> None:
 async def put_part(token: str, request: Request) -> JSONResponse:
     state = request.app.state
     obj = signed_urls.verify(state.storage_secret, token, "PUT")
+    if state.store.presigns:  # signed before the registry moved to an object store
+        raise BadRequestError("This upload URL is no longer valid: start the upload again.")
     upload = await run_in_threadpool(_load_upload, state, obj["u"])
     transfers.check_part_number(upload, obj["p"])
     writer = await run_in_threadpool(transfers.PartWriter, state.store, upload, obj["p"])

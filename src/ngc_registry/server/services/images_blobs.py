@@ -25,7 +25,7 @@ from ...errors import (
 )
 from ..auth.policy import Action, Principal
 from ..db.tables import ImageBlobLink, ImageRepository, ImageUpload, utcnow
-from ..storage.filesystem import FilesystemStore
+from ..storage.driver import BlobStore
 from . import audit, blobs, images, quotas
 
 _DIGEST = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})\Z")
@@ -43,7 +43,7 @@ def algorithm_of(digest: str) -> str:
     return digest.partition(":")[0]
 
 
-def verify(store: FilesystemStore, path, sha256: str, expected: str) -> None:
+def verify(store: BlobStore, path, sha256: str, expected: str) -> None:
     """Raise unless the content (a file or an object key) has the expected digest (sha256 was computed while it
     streamed in)."""
     actual = sha256 if algorithm_of(expected) == "sha256" else store.digest_file(path, algorithm_of(expected))
@@ -63,7 +63,7 @@ def link_blob(session: Session, repository: ImageRepository, digest: str, size: 
     images.touch(repository)
 
 
-def blob_for_pull(session: Session, principal: Principal, store: FilesystemStore, name: str,
+def blob_for_pull(session: Session, principal: Principal, store: BlobStore, name: str,
                   digest: str) -> tuple[Path | None, int]:
     """The blob's file (None when the store is not a local directory) and size."""
     digest = parse_digest(digest)
@@ -89,7 +89,7 @@ def authorize_push(session: Session, principal: Principal, name: str) -> images.
     return images.authorize(session, principal, name, Action.CREATE)
 
 
-def add_verified_blob(session: Session, principal: Principal, store: FilesystemStore, name: str, digest: str,
+def add_verified_blob(session: Session, principal: Principal, store: BlobStore, name: str, digest: str,
                       path, size: int) -> None:
     """Publish and link a blob that was just verified (a monolithic upload)."""
     space = authorize_push(session, principal, name)
@@ -99,7 +99,7 @@ def add_verified_blob(session: Session, principal: Principal, store: FilesystemS
     link_blob(session, repository, digest, size)
 
 
-def _mountable_size(session: Session, principal: Principal, store: FilesystemStore, digest: str,
+def _mountable_size(session: Session, principal: Principal, store: BlobStore, digest: str,
                     source: str) -> int | None:
     try:
         space = images.locate(session, source)
@@ -111,7 +111,7 @@ def _mountable_size(session: Session, principal: Principal, store: FilesystemSto
     return link.size if link is not None and store.has_blob(digest) else None
 
 
-def mount(session: Session, principal: Principal, store: FilesystemStore, name: str, digest: str,
+def mount(session: Session, principal: Principal, store: BlobStore, name: str, digest: str,
           source: str | None) -> bool:
     """Link a blob from another repository the caller may read; False means 'upload it instead'."""
     space = authorize_push(session, principal, name)
@@ -180,7 +180,7 @@ def record_chunk(session: Session, principal: Principal, name: str, upload_id: s
     return upload
 
 
-def complete_upload(session: Session, principal: Principal, store: FilesystemStore, name: str, upload_id: str,
+def complete_upload(session: Session, principal: Principal, store: BlobStore, name: str, upload_id: str,
                     digest: str, path, size: int) -> None:
     """Publish and link the verified blob, and end the session."""
     space, upload = _open(session, principal, name, upload_id)

@@ -21,7 +21,7 @@ from ...errors import (
 )
 from ..auth.policy import Action, Principal
 from ..db.tables import ImageManifest, ImageManifestReference, ImageRepository, ImageTag, utcnow
-from ..storage.filesystem import FilesystemStore
+from ..storage.driver import BlobStore
 from . import audit, blobs, images, images_blobs
 from .images_formats import CONFIG_TYPES, Manifest, parse_manifest, platform_of_config
 
@@ -85,7 +85,7 @@ def _check_references(session: Session, repository: ImageRepository, manifest: M
     return children
 
 
-def _publish(store: FilesystemStore, body: bytes, digest: str) -> None:
+def _publish(store: BlobStore, body: bytes, digest: str) -> None:
     writer = store.temp_writer()
     try:
         writer.write(body)
@@ -102,7 +102,7 @@ def _platforms(manifest: Manifest, children: list[ImageManifest]) -> list[dict]:
             for d in manifest.children]
 
 
-def _meta(store: FilesystemStore, manifest: Manifest, children: list[ImageManifest]) -> dict:
+def _meta(store: BlobStore, manifest: Manifest, children: list[ImageManifest]) -> dict:
     if manifest.is_index:
         return {"platforms": _platforms(manifest, children)}
     config = manifest.config
@@ -112,7 +112,7 @@ def _meta(store: FilesystemStore, manifest: Manifest, children: list[ImageManife
         return platform_of_config(stream.read())
 
 
-def _add_manifest(session: Session, store: FilesystemStore, repository: ImageRepository, manifest: Manifest,
+def _add_manifest(session: Session, store: BlobStore, repository: ImageRepository, manifest: Manifest,
                   digest: str, size: int, children: list[ImageManifest], actor_id: int | None) -> ImageManifest:
     image_size = sum(c.image_size for c in children) if manifest.is_index else manifest.image_size
     row = ImageManifest(repository_id=repository.id, digest=digest, media_type=manifest.media_type,
@@ -135,7 +135,7 @@ def _set_tag(session: Session, repository: ImageRepository, name: str, manifest:
     repository.latest_tag = name
 
 
-def put_manifest(session: Session, principal: Principal, store: FilesystemStore, name: str, reference: str,
+def put_manifest(session: Session, principal: Principal, store: BlobStore, name: str, reference: str,
                  body: bytes, content_type: str | None) -> tuple[str, str | None]:
     """Store a manifest (bytes first) and point the tag at it; returns its digest and its subject."""
     space = images.authorize(session, principal, name, Action.CREATE)
@@ -154,7 +154,7 @@ def put_manifest(session: Session, principal: Principal, store: FilesystemStore,
     return digest, manifest.subject
 
 
-def get_manifest(session: Session, principal: Principal, store: FilesystemStore, name: str,
+def get_manifest(session: Session, principal: Principal, store: BlobStore, name: str,
                  reference: str) -> tuple[ImageManifest, Path | None]:
     """The manifest's row and its file (None when the store is not a local directory: read it with open_blob)."""
     repository = images.repository_for(session, principal, name, Action.DOWNLOAD)

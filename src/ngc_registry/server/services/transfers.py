@@ -21,6 +21,7 @@ from ...errors import BadRequestError, IntegrityError, NotFoundError
 from ..auth import policy
 from ..auth.policy import Action, Principal, Scope
 from ..db.tables import Artifact, Blob, Upload, UploadPart, Version, VersionFile, utcnow
+from ..storage.driver import BlobStore
 from ..storage.filesystem import FilesystemStore
 from ..storage.maintenance import MissingPartsError
 from . import artifacts, blobs, quotas
@@ -173,7 +174,7 @@ def _assemble(store: FilesystemStore, upload: Upload, parts: list[UploadPart]):
     return (path, *_hash_file(path))
 
 
-def _gather(session: Session, store: FilesystemStore, upload: Upload):
+def _gather(session: Session, store: BlobStore, upload: Upload):
     """The whole file with its sha256 and size: assembled from the parts the server received, or (when clients
     send parts straight to an object store) completed there and read back."""
     count = part_count(upload.size, upload.part_size)
@@ -192,7 +193,7 @@ def _gather(session: Session, store: FilesystemStore, upload: Upload):
     return _assemble(store, upload, parts)
 
 
-def complete_upload(session: Session, store: FilesystemStore, upload: Upload) -> str:
+def complete_upload(session: Session, store: BlobStore, upload: Upload) -> str:
     """Verify the whole file against its digest and publish it in the store; return its digest."""
     if upload.digest:
         raise BadRequestError(f"Upload of '{upload.path}' is already complete.")

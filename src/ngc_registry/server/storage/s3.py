@@ -371,8 +371,10 @@ class S3Store:
         area = f"{self.prefix}tmp/"
         for item in list(self._list(area)):
             yield item["Key"][len(area):], item["LastModified"].timestamp(), item["Size"]
-        for upload in list(self._multiparts(area)):
-            yield upload["Key"][len(area):], upload["Initiated"].timestamp(), 0
+        for upload in list(self._multiparts(area)):  # a write in progress: as old as its latest part
+            parts = self._parts(upload["Key"], upload["UploadId"])
+            latest = max([upload["Initiated"], *(part["LastModified"] for part in parts)])
+            yield upload["Key"][len(area):], latest.timestamp(), sum(part["Size"] for part in parts)
 
     @translate_errors
     def delete_temp(self, name: str) -> None:
