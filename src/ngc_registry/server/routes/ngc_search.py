@@ -8,13 +8,13 @@ from fastapi import APIRouter
 
 from ...errors import BadRequestError
 from ..db.tables import Artifact
-from ..deps import DB, Caller
+from ..deps import Caller, CallerDB, PlainRoute
 from ..rendering import ngc_status
 from ..services import orgs, search
 from . import ngc_images
 from .views import ngc_date
 
-router = APIRouter()
+router = APIRouter(route_class=PlainRoute)
 
 KIND_OF_TYPE = {"MODEL": "models", "RECIPE": "resources", "CONTAINER": "images"}
 RESOURCE_TYPES = ("MODEL", "RECIPE", "CONTAINER", "HELM_CHART", "COLLECTION")
@@ -63,7 +63,7 @@ def _results(session, resource_type: str, query: search.Query | None, found: tup
 
 
 @router.get("/v2/search/catalog/resources/{resource_type}")
-def search_catalog(resource_type: str, session: DB, principal: Caller, q: str | None = None) -> dict:
+def search_catalog(resource_type: str, session: CallerDB, principal: Caller, q: str | None = None) -> dict:
     query = parse_query(resource_type, q)
     if resource_type == "CONTAINER":
         return ngc_images.search_results(session, principal, query)
@@ -80,7 +80,7 @@ def search_subscriber(resource_type: str, q: str | None = None) -> dict:
 
 @router.get("/v2/search/org/{org_name}/resources/{resource_type}")
 @router.get("/v2/search/org/{org_name}/team/{team_name}/resources/{resource_type}")
-def search_space(org_name: str, resource_type: str, session: DB, principal: Caller, team_name: str | None = None,
+def search_space(org_name: str, resource_type: str, session: CallerDB, principal: Caller, team_name: str | None = None,
                  q: str | None = None) -> dict:
     query = parse_query(resource_type, q)
     org = orgs.get_org(session, org_name)
