@@ -287,6 +287,11 @@ class S3Store:
         """Complete the upload from the parts S3 lists, then read it back: (source, sha256, size)."""
         key = self.upload_key(upload_id)
         multipart = self.upload_multipart(upload_id, create=False)
+        if multipart is not None or self.head(key) is None:  # else: completed by an attempt that did not publish
+            self._finish_parts(key, multipart, count, size)
+        return (key, *self.digest_and_size(key))
+
+    def _finish_parts(self, key: str, multipart: str | None, count: int, size: int) -> None:
         parts = {p["PartNumber"]: p["ETag"] for p in self._parts(key, multipart)} if multipart else {}
         missing = [n for n in range(1, count + 1) if n not in parts]
         if size == 0:
@@ -295,7 +300,6 @@ class S3Store:
             raise MissingPartsError(missing)
         else:
             self.finish_multipart(key, multipart, [{"PartNumber": n, "ETag": parts[n]} for n in range(1, count + 1)])
-        return (key, *self.digest_and_size(key))
 
     # -- OCI chunked uploads -----------------------------------------------------------------------------------
 
@@ -387,4 +391,9 @@ class S3Store:
     @translate_errors
     def ping(self) -> None:
         """Raise OSError unless the bucket answers."""
-        self.client.head_bucket(Bucket=self.bucket)
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as error:
+            if client_error_code(error) in ("404", "NoSuchBucket"):
+                raise OSError(f"the bucket '{self.bucket}' does not exist") from None
+            raise
