@@ -193,3 +193,25 @@ def test_a_tampered_upload_is_refused_and_publishes_nothing(s3_registry, swift, 
     keys = [o["Key"] for o in swift.client().list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert not any(key.endswith(hashlib.sha256(sent).hexdigest()) for key in keys)
     assert not any(start["uploadID"] in key for key in keys)
+
+
+def test_a_chunked_upload_continues_on_another_replica(s3_registry, swift):  # noqa: F811
+    registry, server, _, options, _ = s3_registry
+    other = start_server(server.data_dir, registry.admin_key, *options, env=swift.env())
+    blob = os.urandom(10 * MB + 5)
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    try:
+        replicas = [httpx.Client(base_url=url, auth=("$oauthtoken", registry.admin_key), timeout=60)
+                    for url in (registry.url, other.url)]
+        location = replicas[0].post("/v2/nvidia/s3-replicas/blobs/uploads/").headers["Location"]
+        for turn, start in enumerate(range(0, len(blob), 3 * MB)):  # chunks cross S3 parts on either replica
+            chunk = blob[start:start + 3 * MB]
+            sent = replicas[turn % 2].patch(location, content=chunk,
+                                            headers={"Content-Range": f"{start}-{start + len(chunk) - 1}"})
+            assert sent.status_code == 202, sent.text
+            location = sent.headers["Location"]
+        assert replicas[1].put(location, params={"digest": digest}).status_code == 201
+        answer = replicas[0].get(f"/v2/nvidia/s3-replicas/blobs/{digest}", follow_redirects=True)
+        assert answer.status_code == 200 and answer.content == blob
+    finally:
+        other.stop()
