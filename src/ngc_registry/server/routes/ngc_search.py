@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter
+from sqlalchemy import Row
 
 from ...errors import BadRequestError
-from ..db.tables import Artifact
 from ..deps import Caller, CallerDB, PlainRoute
 from ..rendering import ngc_status
 from ..services import orgs, search
@@ -38,14 +38,15 @@ def parse_query(resource_type: str, q: str | None) -> search.Query | None:
     return search.Query(kind, pattern or "*", page, size) if kind else None
 
 
-def resource_view(artifact: Artifact, resource_type: str, size: int | None) -> dict:
+def resource_view(artifact: Row, resource_type: str) -> dict:
+    """One search result from a row of `search.page_rows`."""
     meta = artifact.meta
-    attributes = {"latestVersionIdStr": artifact.latest_version, "latestVersionSizeInBytes": size,
+    attributes = {"latestVersionIdStr": artifact.latest_version, "latestVersionSizeInBytes": artifact.latest_size,
                   "application": meta.get("application"), "framework": meta.get("framework"),
                   "precision": meta.get("precision"), "format": meta.get("modelFormat")}
     return {"resourceId": artifact.resource_id, "resourceType": resource_type, "name": artifact.name,
-            "displayName": meta.get("displayName") or artifact.name, "orgName": artifact.org.name,
-            "teamName": artifact.team.name if artifact.team else None, "description": meta.get("shortDescription"),
+            "displayName": meta.get("displayName") or artifact.name, "orgName": artifact.org_name,
+            "teamName": artifact.team_name, "description": meta.get("shortDescription"),
             "dateCreated": ngc_date(artifact.created_at), "dateModified": ngc_date(artifact.updated_at),
             "createdBy": None, "isPublic": artifact.is_public, "guestAccess": artifact.is_public,
             "sharedWithOrgs": [], "sharedWithTeams": [],
@@ -53,13 +54,12 @@ def resource_view(artifact: Artifact, resource_type: str, size: int | None) -> d
             "attributes": [{"key": k, "value": str(v)} for k, v in attributes.items() if v is not None]}
 
 
-def _results(session, resource_type: str, query: search.Query | None, found: tuple[list, int]) -> dict:
+def _results(resource_type: str, query: search.Query | None, found: tuple[list, int]) -> dict:
     rows, total = found
-    sizes = search.latest_sizes(session, rows) if rows else {}
     pages = (total + query.page_size - 1) // query.page_size if query else 0
     return {"resultTotal": total, "resultPageTotal": pages, "requestStatus": ngc_status(),
             "results": [{"groupValue": resource_type, "totalCount": total,
-                         "resources": [resource_view(a, resource_type, sizes.get(a.id)) for a in rows]}]}
+                         "resources": [resource_view(row, resource_type) for row in rows]}]}
 
 
 @router.get("/v2/search/catalog/resources/{resource_type}")
@@ -68,14 +68,14 @@ def search_catalog(resource_type: str, session: CallerDB, principal: Caller, q: 
     if resource_type == "CONTAINER":
         return ngc_images.search_results(session, principal, query)
     found = search.search_catalog(session, principal, query) if query else ([], 0)
-    return _results(session, resource_type, query, found)
+    return _results(resource_type, query, found)
 
 
 @router.get("/v2/search/subscriber/catalog/resources/{resource_type}")
 def search_subscriber(resource_type: str, q: str | None = None) -> dict:
     """Content shared with subscribers of NVIDIA products: a self-hosted registry has none."""
     parse_query(resource_type, q)
-    return _results(None, resource_type, None, ([], 0))
+    return _results(resource_type, None, ([], 0))
 
 
 @router.get("/v2/search/org/{org_name}/resources/{resource_type}")
@@ -88,7 +88,7 @@ def search_space(org_name: str, resource_type: str, session: CallerDB, principal
     if resource_type == "CONTAINER":
         return ngc_images.search_results(session, principal, query, org, team)
     found = search.search_space(session, principal, query, org, team) if query else ([], 0)
-    return _results(session, resource_type, query, found)
+    return _results(resource_type, query, found)
 
 
 @router.get("/v2/search/labelsets")

@@ -3,15 +3,16 @@
 Cost on a big catalog (bench/: 100,000 models): a `resource_id` condition is answered from the (kind, resource_id)
 unique index alone, while `org_id`, `team_id` or `is_public` need the row. So when the caller may view a whole org,
 its space is written as `resource_id` ranges (a resource id is `org/[team/]name`), which counts 66,000 rows in
-~10 ms instead of ~55 ms; and pages pick ids from the index first, then load only those rows.
+~10 ms instead of ~55 ms; and pages pick ids from the index first, then read only those rows, with their org and
+team names and latest-version size, in one Core query (no ORM objects: a page has up to 1,000 rows).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, false, func, not_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Row, and_, false, func, not_, or_, select
+from sqlalchemy.orm import Session
 
 from ..auth import policy
 from ..auth.policy import Action, Principal
@@ -54,20 +55,27 @@ def _space_by_id(org: Org, team: Team | None):
     return or_(_under(f"{org.name}/{team.name}/"), directly_in_org)
 
 
-def _run(session: Session, query: Query, *where) -> tuple[list[Artifact], int]:
+def _run(session: Session, query: Query, *where) -> tuple[list[Row], int]:
     matching = [Artifact.kind == query.kind,
                 Artifact.resource_id.like(glob_to_like(query.pattern), escape="\\"), *where]
     total = session.scalar(select(func.count()).select_from(Artifact).where(*matching)) or 0
     ids = list(session.scalars(select(Artifact.id).where(*matching).order_by(Artifact.resource_id)
                                .offset(query.page * query.page_size).limit(query.page_size)))
-    if not ids:
-        return [], total
-    rows = session.scalars(select(Artifact).where(Artifact.id.in_(ids))
-                           .options(selectinload(Artifact.org), selectinload(Artifact.team)))
-    return sorted(rows, key=lambda artifact: artifact.resource_id), total
+    return (page_rows(session, ids) if ids else []), total
 
 
-def search_catalog(session: Session, principal: Principal, query: Query) -> tuple[list[Artifact], int]:
+def page_rows(session: Session, ids: list[int]) -> list[Row]:
+    """The page's artifacts as rows: their columns, `org_name`, `team_name` and `latest_size`."""
+    latest = and_(Version.artifact_id == Artifact.id, Version.version == Artifact.latest_version)
+    return list(session.execute(
+        select(Artifact.id, Artifact.resource_id, Artifact.name, Artifact.meta, Artifact.is_public,
+               Artifact.created_at, Artifact.updated_at, Artifact.latest_version, Org.name.label("org_name"),
+               Team.name.label("team_name"), Version.total_size.label("latest_size"))
+        .join(Org, Org.id == Artifact.org_id).outerjoin(Team, Team.id == Artifact.team_id).outerjoin(Version, latest)
+        .where(Artifact.id.in_(ids)).order_by(Artifact.resource_id)))
+
+
+def search_catalog(session: Session, principal: Principal, query: Query) -> tuple[list[Row], int]:
     """Public content of orgs the caller does not belong to (their own orgs come from `search_space`)."""
     member_orgs = {grant.org_id for grant in principal.grants}
     outside = Artifact.org_id.not_in(member_orgs) if member_orgs else Artifact.is_public
@@ -75,7 +83,7 @@ def search_catalog(session: Session, principal: Principal, query: Query) -> tupl
 
 
 def search_space(session: Session, principal: Principal, query: Query, org: Org,
-                 team: Team | None) -> tuple[list[Artifact], int]:
+                 team: Team | None) -> tuple[list[Row], int]:
     """What the caller may see in an org, or in a team and the org space above it."""
     org_ids, _ = policy.spaces_allowing(principal, Action.VIEW)
     if org.id in org_ids:  # the whole org is visible: the space alone decides
