@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import threading
 
 import pytest
 
@@ -62,7 +63,7 @@ class FakeServer:
 
     def put(self, method: str, path: str, headers: dict, body: bytes):
         upload_id, number = path.split("/")[2:4]
-        if (upload_id, int(number)) in self.fail_parts:
+        if (self.uploads[upload_id]["path"], int(number)) in self.fail_parts:
             return 500, b"disk on fire"
         self.calls.append(("PUT", upload_id, int(number)))
         self.uploads[upload_id]["parts"][int(number)] = body
@@ -145,7 +146,7 @@ def test_files_the_server_has_are_not_sent(source, tmp_path, run_upload):
 
 def test_an_interrupted_upload_sends_only_the_missing_parts(source, tmp_path, run_upload):
     server = FakeServer(part_size=4)
-    server.fail_parts = {("up2", 2)}  # sub/b.bin is the third file started
+    server.fail_parts = {("sub/b.bin", 2)}
     result, _ = run_upload(server, source, tmp_path)
     assert result.exit_code == EXIT_TRANSFER_FAILED or result.status == "Incomplete"
     assert "sub/b.bin" in result.failures and server.status == "UPLOAD_PENDING" and not server.committed
@@ -154,10 +155,12 @@ def test_an_interrupted_upload_sends_only_the_missing_parts(source, tmp_path, ru
     server.calls.clear()
     result, resumed = run_upload(server, source, tmp_path)
     assert resumed and result.status == "Completed"
+    upload_id = next(key for key, upload in server.uploads.items() if upload["path"] == "sub/b.bin")
     resumed_p1 = [c for c in server.calls if c[0] == "P1"]
-    assert len(resumed_p1) == 1 and resumed_p1[0][:3] == ("P1", "sub/b.bin", "up2") and 1 not in resumed_p1[0][3]
+    assert len(resumed_p1) == 1 and resumed_p1[0][:3] == ("P1", "sub/b.bin", upload_id)
+    assert 1 not in resumed_p1[0][3]
     puts = [c for c in server.calls if c[0] == "PUT"]
-    assert ("PUT", "up2", 2) in puts and all(c[1] == "up2" and c[2] != 1 for c in puts)
+    assert ("PUT", upload_id, 2) in puts and all(c[1] == upload_id and c[2] != 1 for c in puts)
 
 
 def test_a_complete_version_is_not_uploaded_again(source, tmp_path, run_upload):
@@ -182,9 +185,9 @@ def test_a_file_changed_after_hashing_fails_clearly(source, tmp_path, run_upload
 
 def test_a_forgotten_upload_id_starts_a_new_upload(source, tmp_path, run_upload):
     server = FakeServer(part_size=4)
-    server.fail_parts = {("up0", 1)}
+    server.fail_parts = {("a.txt", 1)}
     run_upload(server, source, tmp_path)
-    server.uploads.pop("up0")
+    server.uploads.pop(next(key for key, upload in server.uploads.items() if upload["path"] == "a.txt"))
     server.fail_parts.clear()
     result, _ = run_upload(server, source, tmp_path)
     assert result.status == "Completed"
@@ -197,3 +200,60 @@ def test_scan_source_skips_partial_downloads_and_refuses_special_files(source):
     os.mkfifo(source / "pipe")
     with pytest.raises(ConfigError, match="not a regular file"):
         scan_source(source)
+
+
+@pytest.fixture
+def many(tmp_path):
+    root = tmp_path / "many"
+    root.mkdir()
+    for n in range(40):
+        (root / f"f{n:02d}.bin").write_bytes(f"file {n} ".encode() * (n + 1))
+    return root
+
+
+def test_many_files_the_server_has_are_skipped_and_the_rest_sent_once(many, tmp_path, run_upload):
+    have = {b64sha((many / f"f{n:02d}.bin").read_bytes()) for n in range(0, 40, 3)}
+    server = FakeServer(part_size=64, existing=have)
+    result, _ = run_upload(server, many, tmp_path)
+    assert result.status == "Completed" and result.files_skipped == 14 and result.files_done == 40
+    started = [c[1] for c in server.calls if c[0] == "P1"]
+    assert sorted(started) == [f"f{n:02d}.bin" for n in range(40) if n % 3] and len(set(started)) == 26
+    checked = [digest for c in server.calls if c[0] == "H1" for digest in c[1]]
+    assert len(checked) == 40 == len(set(checked))
+    assert len(server.committed) == 40
+
+
+def test_many_files_resume_after_a_failed_part_sending_only_what_is_missing(many, tmp_path, run_upload):
+    server = FakeServer(part_size=64)
+    server.fail_parts = {("f30.bin", 2), ("f31.bin", 1)}
+    first, _ = run_upload(server, many, tmp_path)
+    assert set(first.failures) == {"f30.bin", "f31.bin"} and not server.committed
+    server.fail_parts.clear()
+    server.calls.clear()
+    result, resumed = run_upload(server, many, tmp_path)
+    assert resumed and result.status == "Completed" and len(server.committed) == 40
+    assert sorted(c[1] for c in server.calls if c[0] == "P1") == ["f30.bin", "f31.bin"]
+    resent = {c[1] for c in server.calls if c[0] == "PUT"}
+    assert resent == {key for key, upload in server.uploads.items() if upload["path"] in ("f30.bin", "f31.bin")}
+
+
+def test_the_first_files_parts_are_sent_while_later_files_are_still_hashed(many, tmp_path, run_upload,
+                                                                           monkeypatch):
+    from ngc_registry.client import transfer_upload
+
+    server, first_put, real_hash = FakeServer(part_size=64), threading.Event(), transfer_upload.hash_file
+    real_put = server.put
+
+    def put(*args):
+        first_put.set()
+        return real_put(*args)
+
+    def hash_file(path, stop):
+        if path.name == "f39.bin":  # the last file: hashed only once a part of an earlier one was sent
+            assert first_put.wait(30), "no part was sent before the last file was hashed"
+        return real_hash(path, stop)
+
+    server.put = put
+    monkeypatch.setattr(transfer_upload, "hash_file", hash_file)
+    result, _ = run_upload(server, many, tmp_path)
+    assert result.status == "Completed" and "f39.bin" not in result.failures

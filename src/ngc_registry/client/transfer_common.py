@@ -5,10 +5,12 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from ..errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_TRANSFER_FAILED
 from .transfer_http import StorageConnectionError
@@ -159,9 +161,18 @@ def run_tasks(tasks: list[Callable[[], None]], workers: int, stop: threading.Eve
     """Run every task on a pool; on Ctrl-C or SIGTERM set `stop`, let running tasks notice it, then re-raise."""
     if not tasks:
         return
+    with task_pool(workers, stop) as submit:
+        for task in tasks:
+            submit(task)
+
+
+@contextmanager
+def task_pool(workers: int, stop: threading.Event) -> Iterator[Callable[[Callable[[], None]], None]]:
+    """A pool that takes tasks while the block runs (from any thread) and is drained when it ends, as `run_tasks`."""
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="transfer")
-    futures = [pool.submit(task) for task in tasks]
+    futures: list[concurrent.futures.Future] = []
     try:
+        yield lambda task: futures.append(pool.submit(task))
         pending = set(futures)
         while pending:
             _, pending = concurrent.futures.wait(pending, timeout=0.5)

@@ -1,8 +1,9 @@
 """Upload of a model or resource version (PROTOCOL.md §5.2, storage V2), resumable and deduplicated.
 
-V2 (409 → V3: complete is an error, pending is resumed) → sha256 of every file (worker threads) → H1, and files
-the server has are not sent → P1 per file (on a rerun with the saved uploadID and only the missing parts) →
-part PUTs in parallel → P2 → C1 (≤ 4000 per call) → V4 UPLOAD_COMPLETE → V3.
+V2 (409 → V3: complete is an error, pending is resumed) → then per file, pipelined: sha256 (HASH_WORKERS threads)
+→ H1, and files the server has are not sent → P1 (on a rerun with the saved uploadID and only the missing parts)
+→ its part PUTs, on the other workers while later files are still being hashed → P2. Then C1 (≤ 4000 per call)
+→ V4 UPLOAD_COMPLETE → V3. H1 asks for every file hashed while the previous H1 was under way, in one call.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from pathlib import Path
 
 from ..errors import AlreadyExistsError, BadRequestError, ConfigError, NotFoundError, RegistryError
 from ..refs import Target
-from .registry_api import ArtifactApi
+from .registry_api import HASH_CHECK_BATCH, ArtifactApi
 from .transfer_common import (DEFAULT_WORKERS, NoProgress, PermanentError, Progress, Stopped,
                               TransferResult, TransferTerminated, raise_for_storage_status, retry_attempts,
-                              run_tasks, with_retries)
+                              run_tasks, task_pool, with_retries)
 from .transfer_http import FileChangedError, StorageClient
 from .transfer_plan import (DEFAULT_PART_SIZE, PARTIAL_DIR, READ_SIZE, b64_digest, part_count, part_range,
                             source_relative_path)
 from .transfer_state import UploadRecord, UploadState, upload_state_path
 
 PENDING, COMPLETE = "UPLOAD_PENDING", "UPLOAD_COMPLETE"
+HASH_WORKERS = 2  # sha256 is CPU-bound (about a core per thread); the other workers send parts meanwhile
 
 
 class FileChanged(Exception):
@@ -99,6 +101,8 @@ class Upload:
         self.progress = progress or NoProgress()
         self.attempts = attempts or retry_attempts(name="NGC_CLI_UPLOAD_RETRIES")
         self.stop = threading.Event()
+        self._lock, self._unchecked, self._checking = threading.Lock(), [], False
+        self._send = None
         self.result = TransferResult("Upload", f"{target.name}_v{target.version}", source.absolute())
 
     def open_version(self, body: dict) -> bool:
@@ -126,17 +130,49 @@ class Upload:
         return self.result.finish()
 
     def _run_phases(self, files: list[SourceFile]) -> None:
-        run_tasks([lambda f=f: self._hash(f) for f in files], self.workers, self.stop)
-        hashed = [f for f in files if not f.failed]
-        existing = self.api.existing_hashes(self.target, sorted({f.sha256 for f in hashed})) if hashed else set()
-        to_send = [f for f in hashed if f.sha256 not in existing]
-        for skipped in (f for f in hashed if f.sha256 in existing):
-            self.result.file_done(skipped=True)
-        self.progress.start(sum(f.size for f in to_send), 0)
-        run_tasks([lambda f=f: self._start(f) for f in to_send], self.workers, self.stop)
-        run_tasks([task for f in to_send if not f.failed for task in self._part_tasks(f)], self.workers, self.stop)
+        self.progress.start(self.result.bytes_total, 0)
+        with task_pool(self.workers, self.stop) as self._send:
+            run_tasks([lambda f=f: self._prepare(f) for f in files], min(HASH_WORKERS, self.workers), self.stop)
         if not self.result.failures and not self.stop.is_set():
             self._commit(files)
+
+    def _prepare(self, source: SourceFile) -> None:
+        """Hash the file, then check it against the server unless another thread is checking already: that one
+        takes this file too, while this thread goes on hashing the next."""
+        self._hash(source)
+        with self._lock:
+            if not source.failed and not self.stop.is_set():
+                self._unchecked.append(source)
+            if self._checking:
+                return
+            self._checking = True
+        while batch := self._next_batch():
+            self._check_and_send(batch)
+
+    def _next_batch(self) -> list[SourceFile]:
+        with self._lock:
+            if self.stop.is_set():
+                self._unchecked = []
+            batch, self._unchecked = self._unchecked[:HASH_CHECK_BATCH], self._unchecked[HASH_CHECK_BATCH:]
+            self._checking = bool(batch)
+        return batch
+
+    def _check_and_send(self, batch: list[SourceFile]) -> None:
+        """H1 for the batch; P1 for each file the server lacks, and its parts queued for sending."""
+        try:
+            existing = self.api.existing_hashes(self.target, sorted({f.sha256 for f in batch}))
+        except RegistryError as err:
+            for source in batch:
+                self._fail(source, err.message)
+            return
+        for source in batch:
+            if source.sha256 in existing:
+                self.result.file_done(skipped=True)
+                self.progress.advance(source.size)
+                continue
+            self._start(source)
+            for task in [] if source.failed else self._part_tasks(source):
+                self._send(task)
 
     # -- phases ---------------------------------------------------------------------------------------------
 
