@@ -75,16 +75,22 @@ def _token(registry) -> str:
     return answer.json()["token"]
 
 
-def test_an_expired_part_url_is_refused_by_swift(s3_registry, swift):  # noqa: F811
-    registry, server, work, options, _ = s3_registry
+def test_an_expired_presigned_url_is_refused_by_swift(s3_registry, swift):  # noqa: F811
+    registry, server, _, options, _ = s3_registry
     short = start_server(server.data_dir, registry.admin_key, *options,
                          env={**swift.env(), "NGC_REGISTRY_SIGNED_URL_TTL": "1"})
     try:
-        urls = _download_urls(registry_at(short.url, registry.admin_key), "nvidia/s3_model:1")
+        with httpx.Client(base_url=short.url, auth=("$oauthtoken", registry.admin_key), timeout=30) as client:
+            data = os.urandom(100)
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            assert client.post("/v2/nvidia/s3-expiry/blobs/uploads/", params={"digest": digest},
+                               content=data).status_code == 201
+            url = client.get(f"/v2/nvidia/s3-expiry/blobs/{digest}").headers["location"]
     finally:
         short.stop()
+    assert url.startswith(swift.endpoint + "/") and "X-Amz-Expires=1&" in url
     time.sleep(2.1)
-    assert all(httpx.get(url).status_code == 403 for url in urls)
+    assert httpx.get(url).status_code == 403
 
 
 def test_skopeo_push_and_pull_redirects_to_swift(s3_registry, swift, tmp_path):  # noqa: F811
@@ -136,6 +142,10 @@ def test_gc_and_fsck_on_the_bucket(s3_registry, swift):  # noqa: F811
         assert client.post("/v2/nvidia/s3-orphan/blobs/uploads/", params={"digest": digest},
                            content=orphan).status_code == 201
         assert client.delete(f"/v2/nvidia/s3-orphan/blobs/{digest}").status_code == 202
+        kept = os.urandom(1000)
+        kept_digest = "sha256:" + hashlib.sha256(kept).hexdigest()
+        assert client.post("/v2/nvidia/s3-kept/blobs/uploads/", params={"digest": kept_digest},
+                           content=kept).status_code == 201
     env = {**os.environ, **swift.env()}
     def ops(*args):
         return run(str(BIN / "ngc-registry"), *args, "--data-dir", str(server.data_dir), *options, env=env)
@@ -147,7 +157,7 @@ def test_gc_and_fsck_on_the_bucket(s3_registry, swift):  # noqa: F811
     keys = [o["Key"] for o in swift.client().list_objects_v2(Bucket=bucket)["Contents"]]
     assert not any(key.endswith(digest.split(":")[1]) for key in keys)
     assert all(key.startswith("registry/blobs/") for key in keys), keys  # no uploads or temp objects left
-    victim = next(key for key in keys if key.startswith("registry/blobs/"))
+    victim = next(key for key in keys if key.endswith(kept_digest.split(":")[1]))
     original = swift.client().get_object(Bucket=bucket, Key=victim)["Body"].read()
     swift.client().put_object(Bucket=bucket, Key=victim, Body=b"bit rot")
     checked = ops("fsck")

@@ -33,7 +33,8 @@ async def get_blob(token: str, request: Request) -> Response:
     store = request.app.state.store
     path = store.local_path(obj["d"])
     if path is None:  # URLs signed before the registry moved to an object store
-        return RedirectResponse(store.download_url(obj["d"], obj["n"], REDIRECT_TTL), status_code=307)
+        url = store.download_url(obj["d"], obj["n"], min(REDIRECT_TTL, request.app.state.settings.signed_url_ttl))
+        return RedirectResponse(url, status_code=307)
     if not path.is_file():
         raise NotFoundError("The object behind this URL no longer exists.")
     return BlobFileResponse(path, media_type="application/octet-stream", filename=obj["n"],
@@ -106,7 +107,8 @@ async def remote_blob(request: Request, digest: str, size: int, headers: dict[st
     if request.method == "HEAD":
         return Response(status_code=200, headers={**headers, "Content-Length": str(size)})
     if state.settings.s3_redirect:
-        url = await run_in_threadpool(store.download_url, digest, None, REDIRECT_TTL)
+        url = await run_in_threadpool(store.download_url, digest, None,
+                                      min(REDIRECT_TTL, state.settings.signed_url_ttl))
         return RedirectResponse(url, status_code=307, headers=headers)
     chosen = _one_range(request.headers.get("range"), size)
     span = f"bytes={chosen[0]}-{chosen[1]}" if chosen else None
