@@ -8,7 +8,9 @@ through PYTHONPATH; `after` is this tree. Data is reduced for speed: say so next
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
+from datetime import datetime
 
 from . import common
 from .common import BIN, OUT, log, timed
@@ -60,7 +62,7 @@ def row6(before: str, runs: int, seconds: int) -> dict[str, dict[str, list[float
 
 def row5_and_3(before: str, runs: int, rows: set[str]) -> dict[str, dict[str, list[float]]]:
     pair = start_pair("registry", before, 999, 1, 0)
-    found = {side: {"list s": [], "upload GB/s": []} for side in pair}
+    found = {side: {"list s": [], "upload GB/s": [], "s before the first part PUT": []} for side in pair}
     data = file_set(OUT / "data" / "eight", 8, common.XFER_BYTES, "eight") if "3" in rows else None
     try:
         for index in range(runs):
@@ -71,12 +73,23 @@ def row5_and_3(before: str, runs: int, rows: set[str]) -> dict[str, dict[str, li
                                                      "json"], env=env) for _ in range(3)]
                 if data:
                     restamp(data, f"ab-{index}-{side}")
+                    since = log_size(server)
                     seconds = ngc_upload(env, f"ab-{index}", data)
                     found[side]["upload GB/s"].append(total_size(data) / seconds / 1e9)
+                    found[side]["s before the first part PUT"].append(first_put_after(server, since))
     finally:
         stop_pair(pair)
         remove(OUT / "data")
     return found
+
+
+def first_put_after(server: OurServer, since: int) -> float:
+    """Seconds from the upload's first request (V2) to its first part PUT, from the server's access log."""
+    stamps = re.findall(r"^(\S+ [\d:,]+) ngc_registry.access \S+ \"(\S+ \S+)",
+                        (OUT / f"server-{server.port}.log").read_text()[since:], re.MULTILINE)
+    times = [(datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f"), request) for stamp, request in stamps]
+    first_put = next(when for when, request in times if request.startswith("PUT /_storage/"))
+    return (first_put - times[0][0]).total_seconds()
 
 
 def show(found: dict[str, dict[str, list[float]]]) -> None:
