@@ -12,7 +12,7 @@ ORG ?= nvidia
 ADMIN_EMAIL ?= admin@example.com
 PYTEST_ARGS ?=
 
-.PHONY: install run test unit bench clean
+.PHONY: install run test unit bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ run: install
 	$(BIN)/ngc-registry serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
 unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
@@ -49,6 +49,14 @@ BENCH_SERVER_FLAGS ?= --workers 2
 
 bench: install
 	BENCH_SERVER_FLAGS="$(BENCH_SERVER_FLAGS)" $(BIN)/python -m bench.run
+
+SOAK_CLIENTS ?= 200
+SOAK_SECONDS ?= 300
+
+# make soak — 200 concurrent clients for 5 minutes against a fresh server on loopback (bench/soak.py): zero errors
+#             and flat server memory, or exit 1. Summary in bench/out/soak.json.
+soak: install
+	$(BIN)/python -m bench.soak --clients $(SOAK_CLIENTS) --duration $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

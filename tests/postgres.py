@@ -48,16 +48,25 @@ class PostgresServer:
             self._run([str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"])
         except subprocess.CalledProcessError as error:
             raise RuntimeError(f"initdb failed: {error.stderr.decode(errors='replace')}") from None
-        options = f"-p {self.port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(root / "log"),
-                   "-w", "start"])
+        self.start()
         self.base_url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
 
     def _run(self, argv: list[str]) -> None:
-        subprocess.run(_as_postgres(argv), check=True, capture_output=True, cwd=self.root)
+        subprocess.run(_as_postgres(argv), check=True, capture_output=True, cwd=self.root, timeout=120)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
+                   "-w", "start"])
 
     def stop(self) -> None:
         self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
+
+    def restart(self) -> None:
+        """Stop, then start as at first (`pg_ctl restart` would hand the new server our output pipes, and
+        capturing them would then wait for that server to exit)."""
+        self.stop()
+        self.start()
 
 
 def new_database(base_url: str, template: str | None = None) -> str:

@@ -70,7 +70,7 @@ def start_server(data_dir: Path, admin_key: str, *extra: str, scheme: str = "htt
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path, verify=False) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a start-up takes about a second; a loaded 2-core machine can take far longer
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log.read_text()}")

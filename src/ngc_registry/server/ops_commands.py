@@ -60,8 +60,8 @@ def cmd_fsck(args: argparse.Namespace) -> int:
 
     _, sessions, store = _registry(args)
     report = fsck.check(sessions, store, sample=None if args.full else args.sample)
-    for problem in report.problems:
-        print(problem)
+    for line in report.notes + report.problems:
+        print(line)
     if args.sample is not None and not args.full:
         print(f"fsck: re-hashed a random sample of {report.rehashed} blobs")
     print(report.summary())

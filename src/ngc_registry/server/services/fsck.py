@@ -33,6 +33,7 @@ class FsckReport:
     blobs: int = 0
     rehashed: int = 0
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # harmless leftovers the next `gc` removes
 
     def summary(self) -> str:
         return f"fsck: {self.blobs} blobs checked, {len(self.problems)} problems"
@@ -91,14 +92,21 @@ def _check_reference(reference: Reference, rows: dict[str, int], present: set[st
     return None
 
 
+def _unreferenced_rows(rows: dict[str, int], stored: dict[str, int], referenced: set[str]) -> list[str]:
+    """Rows whose bytes are gone and that nothing refers to: what a collection killed between deleting the bytes
+    and committing (the row's deletion rolls back) leaves behind. Nothing can read them (an upload of that
+    content claims the row and writes the bytes again) and the next `gc` deletes them: a note, not a problem."""
+    return [f"note: an unreferenced blob row without bytes (a collection was interrupted; the next gc removes it): "
+            f"{digest}" for digest in sorted(rows) if digest not in stored and digest not in referenced]
+
+
 def _check_rows(rows: dict[str, int], stored: dict[str, int], referenced: set[str]) -> list[str]:
     """Rows against the store (missing bytes of a referenced blob are reported with what refers to it)."""
     problems = []
     for digest, size in sorted(rows.items()):
         if digest not in stored:
-            if digest not in referenced:
-                problems.append(f"missing bytes: {digest} (an unreferenced blob row of {size} bytes)")
-        elif stored[digest] != size:
+            continue  # referenced: reported with what refers to it; unreferenced: a note
+        if stored[digest] != size:
             problems.append(f"size mismatch: {digest} has {stored[digest]} bytes in the store, {size} in its row")
     return problems
 
@@ -133,6 +141,7 @@ def check(sessions: sessionmaker[Session], store: MaintainedStore, sample: int |
     present = {digest for digest in rows if digest in stored}
     report = FsckReport(blobs=len(rows))
     report.problems += _check_rows(rows, stored, {reference.digest for reference in references})
+    report.notes += _unreferenced_rows(rows, stored, {reference.digest for reference in references})
     report.problems += sorted({p for r in references if (p := _check_reference(r, rows, present)) is not None})
     hashable = sorted(present)
     chosen = hashable if sample is None else random.sample(hashable, min(sample, len(hashable)))
