@@ -242,6 +242,25 @@ def test_search_globs_and_visibility(registry, flow):
     assert _search(registry, member, f"/v2/search/org/{ORG}/resources/MODEL") == [f"{ORG}/team-a/alpha"]
 
 
+def test_a_team_search_pages_the_team_and_the_org_space_above_it_in_order(registry, flow):
+    registry.add_team("team-a")
+    registry.add_team("team-b")
+    for space, name in [("team/team-a", "alpha"), ("team/team-b", "beta"), ("", "gamma"), ("team/team-a", "zeta"),
+                        ("", "omega")]:
+        Flow(registry, registry.admin_key, space=f"org/{ORG}/{space}".rstrip("/")).create(name)
+    url = f"/v2/search/org/{ORG}/team/team-a/resources/MODEL"
+    everything = [f"{ORG}/gamma", f"{ORG}/omega", f"{ORG}/team-a/alpha", f"{ORG}/team-a/zeta"]
+    assert _search(registry, registry.admin_key, url) == everything
+    pages = []
+    for page in range(3):
+        q = json.dumps({"query": "resourceId:*", "page": page, "pageSize": 2})
+        body = registry.call("GET", url, registry.admin_key, params={"q": q}).json()
+        assert body["resultTotal"] == 4
+        pages.append([r["resourceId"] for r in body["results"][0]["resources"]])
+    assert pages == [everything[:2], everything[2:], []]
+    assert _search(registry, registry.admin_key, url, "*/?eta") == [f"{ORG}/team-a/zeta"]
+
+
 def test_public_models_are_visible_to_guests_only_when_public(registry, flow):
     flow.create("open")
     flow.upload("open", "1", FILES)

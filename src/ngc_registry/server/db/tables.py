@@ -121,7 +121,8 @@ class Artifact(Base):
     __tablename__ = "artifacts"
     __table_args__ = (UniqueConstraint("kind", "resource_id", name="uq_artifacts_kind_resource"),
                       Index("ix_artifacts_org_team", "org_id", "team_id"),
-                      Index("ix_artifacts_kind_public_resource", "kind", "is_public", "resource_id", "org_id"))
+                      Index("ix_artifacts_kind_public_resource", "kind", "is_public", "resource_id", "org_id"),
+                      Index("ix_artifacts_kind_team_resource", "kind", "team_id", "resource_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # models | resources
     resource_id: Mapped[str] = mapped_column(String(256))  # org/[team/]name

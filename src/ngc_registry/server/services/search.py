@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Row, and_, false, func, not_, or_, select
+from sqlalchemy import Row, and_, false, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..auth import policy
@@ -46,21 +46,24 @@ def _under(prefix: str):
     return and_(Artifact.resource_id >= prefix, Artifact.resource_id < prefix[:-1] + chr(ord(prefix[-1]) + 1))
 
 
-def _space_by_id(org: Org, team: Team | None):
-    """The org (or the team and the org space above it) from resource ids alone: no row lookups."""
+def _space_by_id(org: Org, team: Team | None) -> list[list]:
+    """The org, or the team and the org space above it, as disjoint parts that are each one index range: the
+    team's ids, and the org's rows without a team (index (kind, team_id, resource_id))."""
     if team is None:
-        return _under(f"{org.name}/")
-    directly_in_org = and_(_under(f"{org.name}/"),
-                           not_(Artifact.resource_id.like(f"{like_literal(org.name)}/%/%", escape="\\")))
-    return or_(_under(f"{org.name}/{team.name}/"), directly_in_org)
+        return [[_under(f"{org.name}/")]]
+    return [[_under(f"{org.name}/{team.name}/")], [Artifact.team_id.is_(None), _under(f"{org.name}/")]]
 
 
-def _run(session: Session, query: Query, *where) -> tuple[list[Row], int]:
-    matching = [Artifact.kind == query.kind,
-                Artifact.resource_id.like(glob_to_like(query.pattern), escape="\\"), *where]
-    total = session.scalar(select(func.count()).select_from(Artifact).where(*matching)) or 0
-    ids = list(session.scalars(select(Artifact.id).where(*matching).order_by(Artifact.resource_id)
-                               .offset(query.page * query.page_size).limit(query.page_size)))
+def _run(session: Session, query: Query, parts: list[list]) -> tuple[list[Row], int]:
+    """Count and page the rows of `parts` (disjoint sets of conditions), each part read in `resource_id` order,
+    so that several parts merge without sorting."""
+    matching = [Artifact.kind == query.kind, Artifact.resource_id.like(glob_to_like(query.pattern), escape="\\")]
+    total = sum(session.scalar(select(func.count()).select_from(Artifact).where(*matching, *part)) or 0
+                for part in parts)
+    pages = [select(Artifact.id, Artifact.resource_id).where(*matching, *part) for part in parts]
+    page = pages[0] if len(pages) == 1 else union_all(*pages)
+    ids = [row.id for row in session.execute(page.order_by(literal_column("resource_id"))
+                                             .offset(query.page * query.page_size).limit(query.page_size))]
     return (page_rows(session, ids) if ids else []), total
 
 
@@ -79,7 +82,7 @@ def search_catalog(session: Session, principal: Principal, query: Query) -> tupl
     """Public content of orgs the caller does not belong to (their own orgs come from `search_space`)."""
     member_orgs = {grant.org_id for grant in principal.grants}
     outside = Artifact.org_id.not_in(member_orgs) if member_orgs else Artifact.is_public
-    return _run(session, query, Artifact.is_public, outside)
+    return _run(session, query, [[Artifact.is_public, outside]])
 
 
 def search_space(session: Session, principal: Principal, query: Query, org: Org,
@@ -91,7 +94,7 @@ def search_space(session: Session, principal: Principal, query: Query, org: Org,
     where = [Artifact.org_id == org.id, _visible(principal)]
     if team is not None:
         where.append(or_(Artifact.team_id.is_(None), Artifact.team_id == team.id))
-    return _run(session, query, *where)
+    return _run(session, query, [where])
 
 
 def latest_sizes(session: Session, artifacts: list[Artifact]) -> dict[int, int]:
