@@ -28,6 +28,7 @@ run: install
 	@if [ -f "$(DATA_DIR)/registry.db" ]; then \
 	  echo "Using the registry in $(DATA_DIR). Its admin key was printed when it was created;"; \
 	  echo "for a new one (the old one stops working): $(BIN)/ngc-registry user api-key --data-dir $(DATA_DIR) $(ADMIN_EMAIL)"; \
+	  $(BIN)/ngc-registry migrate --data-dir $(DATA_DIR); \
 	else \
 	  $(BIN)/ngc-registry init --data-dir $(DATA_DIR) --org $(ORG) --admin-email $(ADMIN_EMAIL) --admin-name Admin; \
 	fi

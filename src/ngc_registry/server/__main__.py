@@ -54,6 +54,15 @@ def _require_initialised(settings: Settings) -> None:
         raise ConfigError(f"{settings.data_dir} is not initialised: run 'ngc-registry init --data-dir ...' first.")
 
 
+def _require_current_schema(settings: Settings) -> None:
+    from .services.bootstrap import schema_revisions
+
+    current, needed = schema_revisions(settings)
+    if current != needed:
+        raise ConfigError(f"The database schema is at revision {current}; this server needs {needed}. Back it up, "
+                          f"then run 'ngc-registry migrate --data-dir {settings.data_dir}' (once, on one replica).")
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from .services.bootstrap import initialise
 
@@ -86,6 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _require_initialised(settings)
+    _require_current_schema(settings)
     open_store(settings)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ConfigError("--tls-cert and --tls-key go together.")

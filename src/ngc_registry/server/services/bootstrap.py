@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ...errors import ConfigError
 from ..auth.policy import Role
-from ..db.base import make_engine, make_sessionmaker, schema_exists, transaction, upgrade_schema
+from ..db.base import MIGRATIONS_DIR, make_engine, make_sessionmaker, schema_exists, transaction, upgrade_schema
 from ..db.tables import Setting
 from ..settings import Settings
 from . import keys, orgs, users
@@ -33,6 +33,20 @@ def is_initialised(settings: Settings) -> bool:
             return False
         with engine.connect() as connection:
             return connection.scalar(select(Setting.value).where(Setting.key == TOKEN_SECRET)) is not None
+    finally:
+        engine.dispose()
+
+
+def schema_revisions(settings: Settings) -> tuple[str | None, str]:
+    """The database's schema revision and the one this version of the server needs."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    engine = make_engine(settings.db_url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision(), head
     finally:
         engine.dispose()
 
