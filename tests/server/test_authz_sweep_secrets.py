@@ -98,6 +98,7 @@ def secrets_of_a_session(registry, caplog) -> tuple[list[str], list]:
     return [key, bearer, personal, activation, signed.rsplit("/", 1)[1]], answers
 
 
+@pytest.mark.filesystem_store  # looks at the store's files / at every log record (boto's debug)
 def test_secrets_never_appear_in_logs_or_answers(registry, caplog):
     caplog.set_level(logging.DEBUG)
     secrets, answers = secrets_of_a_session(registry, caplog)

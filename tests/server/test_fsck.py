@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ngc_registry.server.__main__ import main
 
 from .oci_support import sha256
 from .ops_support import FILES, check, image, model, store
+
+pytestmark = pytest.mark.filesystem_store  # looks at the files of the store itself
 
 LAYERS = [b"fsck layer " * 300]
 

@@ -6,6 +6,8 @@ import hashlib
 import os
 import time
 
+import pytest
+
 from .oci_support import Oci, repo, sha256
 from .ops_support import (
     FILES,
@@ -19,6 +21,8 @@ from .ops_support import (
     store,
     stored_digests,
 )
+
+pytestmark = pytest.mark.filesystem_store  # looks at the files of the store itself
 
 LAYERS = [b"layer one " * 100, b"layer two " * 100]
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from .oci_support import Oci, repo, sha256
 from .ops_support import check, collect, download, model
+
+pytestmark = pytest.mark.filesystem_store  # looks at the files of the store itself
 
 FILES = {"weights.bin": b"the same weights every time " * 300, "config.json": b'{"layers": 12}'}
 LAYERS = [b"the same layer every time " * 200, b"and another one " * 100]

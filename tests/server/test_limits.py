@@ -74,6 +74,8 @@ def test_hostile_json_and_queries_are_refused_not_crashed(registry, model):
         ("GET", f"{SPACE}/users/{'9' * 30}", {}),
         ("DELETE", f"/v3/keys/{'9' * 30}", {}),
         ("GET", f"/v2/{repo('img')}/tags/list?n=100000000000000000000", {}),
+        ("GET", f"{SPACE}/models/m/versions/1?team=%00", {}),  # PostgreSQL refuses NUL in text: 400, not 500
+        ("GET", f"{SPACE}/models/m%00/versions/1", {}),
         ("POST", f"{SPACE}/files/multipart", {"json": {"name": "m", "version": "1", "filePath": "a.bin",
                                                        "size": 10**20}}),
     ]

@@ -186,6 +186,7 @@ def test_mount_needs_read_access_to_the_source(registry, oci):
     assert writer.call("HEAD", f"/v2/{ORG}/mine/app/blobs/{digest}").status_code == 404
 
 
+@pytest.mark.filesystem_store  # looks at the store's files / at every log record (boto's debug)
 def test_one_store_for_layers_and_model_files(registry, oci):
     data = b"the same bytes in two repositories"
     oci.push_blob(repo("one"), data)
@@ -197,6 +198,7 @@ def test_one_store_for_layers_and_model_files(registry, oci):
         assert session.get(Blob, sha256(data)).size == len(data)
 
 
+@pytest.mark.filesystem_store  # looks at the store's files / at every log record (boto's debug)
 def test_delete_blob_unlinks_it_from_one_repository_only(registry, oci):
     digest = oci.push_blob(repo("one"), b"layer")
     oci.push_blob(repo("two"), b"layer")

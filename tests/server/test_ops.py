@@ -6,10 +6,14 @@ import dataclasses
 import re
 import shutil
 
+import pytest
+
 from ngc_registry.server.db.base import make_engine, make_sessionmaker
 
 from .oci_support import Oci, repo
 from .ops_support import model, store
+
+pytestmark = pytest.mark.filesystem_store  # looks at the files of the store itself
 
 
 def _metric(text: str, name: str, **labels: str) -> float:

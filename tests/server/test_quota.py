@@ -10,6 +10,8 @@ from ngc_registry.server.ops_commands import parse_size
 from .oci_support import Oci, repo, sha256
 from .ops_support import Flow, b64sha, local, model
 
+pytestmark = pytest.mark.filesystem_store  # looks at the files of the store itself
+
 ORG_MESSAGE = "Org 'acme' storage quota of 10000 exceeded"
 
 

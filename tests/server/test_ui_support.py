@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from starlette.testclient import TestClient
 
 from ngc_registry.server.services import accounts, users
+
+from .conftest import AppClient
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PASSWORD = "a good long password"
@@ -17,7 +18,7 @@ class Web:
 
     def __init__(self, app, base_url: str = "http://testserver"):
         self.base_url = base_url
-        self.client = TestClient(app, base_url=base_url, follow_redirects=False)
+        self.client = AppClient(app, base_url=base_url, follow_redirects=False)
 
     def get(self, path: str, **kwargs):
         return self.client.get(path, **kwargs)

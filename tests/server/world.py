@@ -13,7 +13,6 @@ import shutil
 from dataclasses import dataclass
 from datetime import timedelta
 
-from starlette.testclient import TestClient
 
 from ngc_registry.server.app import create_app
 from ngc_registry.server.auth.policy import Grant, Principal, Role
@@ -23,6 +22,7 @@ from ngc_registry.server.services import accounts, artifacts, bootstrap, images,
 from ngc_registry.server.settings import Settings
 
 from ..postgres import new_database
+from .conftest import AppClient
 from .oci_support import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, basic, config_blob, descriptor, sha256
 
 ROLES = [Role.WRITE_ADMIN, Role.WRITE_TEAM_ADMIN, Role.WRITE_USER, Role.READ, Role.USER_ADMIN]
@@ -76,7 +76,7 @@ class World:
     def __init__(self, settings: Settings):
         done = bootstrap.initialise(settings, "acme", "admin@example.com", "Admin")
         self.app = create_app(settings)
-        self.client = TestClient(self.app, raise_server_exceptions=False).__enter__()
+        self.client = AppClient(self.app, raise_server_exceptions=False).__enter__()
         self.admin_key, self.sessions = done.api_key, self.app.state.sessions
         self.counter = itertools.count(1)
         self.places: dict[str, Place] = {}

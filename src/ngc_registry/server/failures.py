@@ -5,6 +5,7 @@
 - two requests racing to create the same row (a unique constraint): 409, the loser may retry and find it;
 - the database unreachable or locked past its busy timeout (PostgreSQL restarting, SQLite under heavy writing):
   503 with `Retry-After`, the transaction rolled back;
+- a value the database cannot hold or compare (PostgreSQL refuses NUL in text; numbers out of range): 400;
 - a client gone mid-request: a line in the log, not a traceback.
 """
 
@@ -14,6 +15,7 @@ import errno
 import logging
 
 from fastapi import FastAPI, Request
+from sqlalchemy.exc import DataError
 from sqlalchemy.exc import IntegrityError as RowConflict
 from sqlalchemy.exc import OperationalError
 from starlette.requests import ClientDisconnect
@@ -47,6 +49,12 @@ def install_failure_handlers(app: FastAPI, render) -> None:
         response = render(request, UnavailableError("The database is unavailable for a moment; try again."))
         response.headers["Retry-After"] = "1"
         return response
+
+    @app.exception_handler(DataError)
+    async def _unstorable_value(request: Request, exc: DataError):
+        log.warning("unstorable value on %s %s: %s", request.method, request.url.path, str(exc.orig)[:200])
+        return render(request, BadRequestError("A value in the request is not valid here (a NUL character, or a "
+                                               "number out of range)."))
 
     @app.exception_handler(ClientDisconnect)
     async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
