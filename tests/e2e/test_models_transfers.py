@@ -116,6 +116,30 @@ def test_a_second_identical_version_sends_no_bytes(registry, tmp_path, team_of):
     assert storage_puts(registry) == puts and blob_count(registry) == blobs
 
 
+def test_base_version_starts_from_another_versions_files(registry, tmp_path, team_of):
+    cli = Cli(registry, tmp_path / "home")
+    target = f"{registry.org}/{team_of(cli)}/based"
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_random(first / "weights.bin", 2 * MB)
+    (first / "config.json").write_text('{"layers": 3}')
+    second.mkdir()
+    (second / "config.json").write_text('{"layers": 4}')
+    ok(cli("registry", "model", "create", target))
+    ok(cli("registry", "model", "upload-version", "--source", str(first), f"{target}:1"))
+    puts = storage_puts(registry)
+    ok(cli("registry", "model", "upload-version", "--source", str(second), "--base-version", "1", f"{target}:2"))
+    assert storage_puts(registry) == puts + 1  # only the new config.json
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    ok(cli("registry", "model", "download-version", "--dest", str(dest), f"{target}:2"))
+    assert sha256_of(dest / "based_v2" / "weights.bin") == sha256_of(first / "weights.bin")
+    assert (dest / "based_v2" / "config.json").read_text() == '{"layers": 4}'
+    missing = cli("registry", "model", "upload-version", "--source", str(second), "--base-version", "9",
+                  f"{target}:3")
+    assert missing.returncode == 1 and missing.stderr == f"Error: Target '{target}:9' could not be found.\n"
+    assert cli("registry", "model", "info", f"{target}:3").returncode == 1  # refused before anything was made
+
+
 def test_the_sharing_recipe_copies_a_model_to_another_team_without_a_second_copy(registry, tmp_path, team_of):
     cli = Cli(registry, tmp_path / "home")
     team_a, team_b = team_of(cli), team_of(cli)

@@ -273,7 +273,7 @@ def test_container_search_uses_three_urls():
     assert [call[1] for call in session.calls] == ["/v2/search/catalog/resources/CONTAINER",
                                                    "/v2/search/org/org/resources/CONTAINER",
                                                    "/v2/search/subscriber/catalog/resources/CONTAINER"]
-    assert json.loads(search_query("org/*"))["query"] == "resourceId:org/*"
+    assert json.loads(search_query("org/*", 0, 100))["query"] == "resourceId:org/*"
 
 
 def test_push_without_source_saves_the_local_docker_image(registry, tmp_path, monkeypatch, capsys):

@@ -76,7 +76,7 @@ class FakeServer:
         assert b64sha(data) == sha256 and len(data) == upload["size"]
         self.existing.add(sha256)
 
-    def commit_files(self, target, files):
+    def commit_files(self, target, files, base_version=None):
         self.committed = list(files)
 
     def update_version(self, target, body):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable, Iterator
-from urllib.parse import quote
 
 from .http import UNSCOPED, Session
+from .ngc_paths import search_query
+from .ngc_paths import segment as _segment
+from .ngc_paths import space_path as _org_path
 from .tokens import TokenCache, is_personal_key
 
 USERS_PAGE_SIZE = 100
@@ -15,18 +16,8 @@ LIST_PAGE_SIZE = 500
 DEFAULT_SEARCH_FIELDS = ["name", "displayName", "description", "orgName", "teamName", "dateModified"]
 
 
-def _segment(value: str) -> str:
-    return quote(value, safe="")
-
-
-def _org_path(org: str, team: str | None = None) -> str:
-    return f"/v2/org/{_segment(org)}" + (f"/team/{_segment(team)}" if team else "")
-
-
 def model_search_query(pattern: str = "*", page: int = 0, page_size: int = 1) -> str:
-    return json.dumps({"fields": DEFAULT_SEARCH_FIELDS, "filters": [], "orderBy": [{"field": "score", "value": "ASC"}],
-                       "page": page, "pageSize": page_size, "query": f"resourceId:{pattern}",
-                       "queryFields": ["name", "displayName", "description", "all"]})
+    return search_query(pattern, page, page_size, DEFAULT_SEARCH_FIELDS)
 
 
 class RegistryApi:

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from urllib.parse import quote
 
 from .http import UNSCOPED, Session
+from .ngc_paths import search_query, space_path
+from .ngc_paths import segment as _segment
 from .oci_reference import ImageRef
 
 CONTAINER = "CONTAINER"
 IMAGES_PAGE_SIZE = 100
 SEARCH_PAGE_SIZE = 100
-SEARCH_FIELDS = ["attributes", "createdBy", "dateCreated", "dateModified", "description", "displayName",
-                 "guestAccess", "isPublic", "labels", "latestVersionId", "name", "orgName", "sharedWithOrgs",
-                 "sharedWithTeams", "teamName"]
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")
-
-
-def space_path(org: str, team: str | None) -> str:
-    """`/v2/org/{org}[/team/{team}]`, the `{ot}` of PROTOCOL.md."""
-    return f"/v2/org/{_segment(org)}" + (f"/team/{_segment(team)}" if team else "")
-
-
-def search_query(pattern: str, page: int = 0) -> str:
-    """The `q` of a search, in the one shape the official client sends (§4.2)."""
-    return json.dumps({"fields": SEARCH_FIELDS, "filters": [], "orderBy": [{"field": "score", "value": "ASC"}],
-                       "page": page, "pageSize": SEARCH_PAGE_SIZE, "query": f"resourceId:{pattern}",
-                       "queryFields": ["name", "displayName", "description", "all"]})
 
 
 class ImageApi:
@@ -62,7 +43,7 @@ class ImageApi:
         for path, scope in self.search_urls(org, team):
             page = 0
             while True:
-                body = self.session.request_json("GET", path, params={"q": search_query(pattern, page)}, scope=scope)
+                body = self.session.request_json("GET", path, params={"q": search_query(pattern, page, SEARCH_PAGE_SIZE)}, scope=scope)
                 for group in body.get("results") or []:
                     if group.get("groupValue") == CONTAINER:
                         yield from group.get("resources") or []

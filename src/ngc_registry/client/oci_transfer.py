@@ -8,31 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
 import httpx
 
 from ..errors import (EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_TRANSFER_FAILED,
                       ConnectionFailedError, RangeNotSatisfiableError, RegistryError)
+from .transfer_common import NoProgress, Progress  # noqa: F401  (what image transfers report progress to)
 
 EXISTS, MOUNTED, TRANSFERRED, FAILED = "exists", "mounted", "transferred", "failed"
-
-
-class Progress(Protocol):
-    def start(self, total_bytes: int, done_bytes: int) -> None: ...
-    def advance(self, nbytes: int) -> None: ...
-    def finish(self) -> None: ...
-
-
-class NoProgress:
-    def start(self, total_bytes: int, done_bytes: int) -> None:
-        pass
-
-    def advance(self, nbytes: int) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
 
 
 class TransferStopped(Exception):

@@ -6,13 +6,13 @@ Guest sessions (no key) use the guest paths of §4.4 where NGC has them.
 
 from __future__ import annotations
 
-import json
 from typing import Iterator
-from urllib.parse import quote
 
 from ..errors import BadRequestError
 from ..refs import Target
 from .http import UNSCOPED, Session
+from .ngc_paths import search_query, space_path
+from .ngc_paths import segment as _segment
 from .registry_kinds import MODELS, RESOURCES, Kind  # noqa: F401 (re-exported)
 
 VERSIONS_PAGE_SIZE = 1000
@@ -20,24 +20,6 @@ FILES_PAGE_SIZE = 1000
 HASH_CHECK_BATCH = 100
 COMMIT_BATCH = 4000
 SEARCH_PAGE_SIZE = 1000  # the most the server allows: listing 1,000 models is 2 requests, not 11
-SEARCH_FIELDS = ["attributes", "createdBy", "dateCreated", "dateModified", "description", "displayName",
-                 "guestAccess", "isPublic", "labels", "latestVersionId", "name", "orgName", "sharedWithOrgs",
-                 "sharedWithTeams", "teamName"]
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")
-
-
-def space_path(org: str, team: str | None) -> str:
-    """`/v2/org/{org}[/team/{team}]`, the `{ot}` of PROTOCOL.md."""
-    return f"/v2/org/{_segment(org)}" + (f"/team/{_segment(team)}" if team else "")
-
-
-def search_query(pattern: str, page: int = 0) -> str:
-    return json.dumps({"fields": SEARCH_FIELDS, "filters": [], "orderBy": [{"field": "score", "value": "ASC"}],
-                       "page": page, "pageSize": SEARCH_PAGE_SIZE, "query": f"resourceId:{pattern}",
-                       "queryFields": ["name", "displayName", "description", "all"]})
 
 
 class ArtifactApi:
@@ -85,7 +67,7 @@ class ArtifactApi:
         for path, scope in self.search_urls(org, team):
             page = 0
             while True:
-                body = self.session.request_json("GET", path, params={"q": search_query(pattern, page)}, scope=scope)
+                body = self.session.request_json("GET", path, params={"q": search_query(pattern, page, SEARCH_PAGE_SIZE)}, scope=scope)
                 for group in body.get("results") or []:
                     if group.get("groupValue") == self.kind.search_type:
                         yield from group.get("resources") or []
@@ -196,12 +178,17 @@ class ArtifactApi:
                 return {}
             raise
 
-    def commit_files(self, target: Target, files: list[tuple[str, str]]) -> None:
-        """C1: add (path, sha256) pairs to the pending version, at most 4000 per call."""
-        path = f"{space_path(target.org, target.team)}/files/commit"
+    def commit_files(self, target: Target, files: list[tuple[str, str]], base_version: str | None = None) -> None:
+        """C1: add (path, sha256) pairs to the pending version, at most 4000 per call; with a base version, a first
+        call without files copies that version's files (repeating it on a resumed run changes nothing)."""
+        if base_version:
+            self._commit_batch(target, [], base_version)
         for start in range(0, len(files), COMMIT_BATCH):
-            entries = [{"commitType": "ADDITION", "filePath": file_path, "sha256": digest}
-                       for file_path, digest in files[start:start + COMMIT_BATCH]]
-            body = {"name": target.name, "artifactType": self.kind.path, "version": target.version,
-                    "files": entries, "baseVersion": None}
-            self.session.request_json("POST", path, params={"upload-pending": "True"}, json=body, scope=UNSCOPED)
+            self._commit_batch(target, [{"commitType": "ADDITION", "filePath": file_path, "sha256": digest}
+                                        for file_path, digest in files[start:start + COMMIT_BATCH]], None)
+
+    def _commit_batch(self, target: Target, entries: list[dict], base_version: str | None) -> None:
+        body = {"name": target.name, "artifactType": self.kind.path, "version": target.version,
+                "files": entries, "baseVersion": base_version}
+        self.session.request_json("POST", f"{space_path(target.org, target.team)}/files/commit",
+                                  params={"upload-pending": "True"}, json=body, scope=UNSCOPED)

@@ -95,8 +95,9 @@ class Upload:
     """One upload-version run; `open_version` may raise, `run` reports failed files in its result."""
 
     def __init__(self, api: ArtifactApi, storage: StorageClient, target: Target, source: Path, cache_dir: Path, *,
-                 workers: int = DEFAULT_WORKERS, progress: Progress | None = None, attempts: int | None = None):
-        self.api, self.storage, self.target = api, storage, target
+                 workers: int = DEFAULT_WORKERS, progress: Progress | None = None, attempts: int | None = None,
+                 base_version: str | None = None):
+        self.api, self.storage, self.target, self.base_version = api, storage, target, base_version
         self.source, self.cache_dir, self.workers = source, cache_dir, workers
         self.progress = progress or NoProgress()
         self.attempts = attempts or retry_attempts(name="NGC_CLI_UPLOAD_RETRIES")
@@ -292,7 +293,7 @@ class Upload:
         self.result.file_done()
 
     def _commit(self, files: list[SourceFile]) -> None:
-        self.api.commit_files(self.target, [(f.path, f.sha256) for f in files])
+        self.api.commit_files(self.target, [(f.path, f.sha256) for f in files], base_version=self.base_version)
         self.api.update_version(self.target, {"status": COMPLETE})
         version = self.api.get_version(self.target).get(self.api.kind.version_key) or {}
         self.result.version_status = version.get("status")

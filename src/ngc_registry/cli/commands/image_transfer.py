@@ -17,11 +17,11 @@ from ...client.oci_pull import DEFAULT_PLATFORM, ImagePull, PullPlan
 from ...client.oci_push import ImagePush
 from ...client.oci_reference import ImageRef, layout_dir_name, parse_image_ref
 from ...client.oci_transfer import EXISTS, FAILED, MOUNTED, TRANSFERRED, ImageTransferResult, TransferStopped
+from ...client.transfer_common import TransferTerminated
 from ...errors import ConfigError, InvalidArgumentError
-from .image_local import (find_local_image, load_archive, local_names, local_tool, registry_host,
-                          save_local_image)
-from .image_progress import TransferTerminated, progress_for, sigterm_stops_transfer
+from .image_local import find_local_image, load_archive, local_names, local_tool, registry_host, save_local_image
 from .image_views import blob_lines, summary_json, summary_lines
+from .registry_progress import progress_for, sigterm_stops_transfer
 
 DEFAULT_WORKERS = 8
 

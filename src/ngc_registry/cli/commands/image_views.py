@@ -8,8 +8,8 @@ from typing import Any
 from ...client.oci_media import short_digest
 from ...client.oci_reference import ImageRef
 from ...client.oci_transfer import EXISTS, FAILED, MOUNTED, TRANSFERRED, ImageTransferResult
+from ...client.transfer_plan import human_duration, human_size, speed
 from ..output import display_value
-from .image_progress import human_duration, human_size, speed
 
 LIST_COLUMNS = ["Name", "Repository", "Latest Tag", "Image Size", "Updated Date", "Permission"]
 TAG_COLUMNS = ["Tag", "Updated Date", "Image Size", "Signed?"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ...client.registry_kinds import Kind
@@ -29,6 +30,9 @@ def add_upload_arguments(parser, kind: Kind) -> None:
     parser.add_argument("--source", default=".", metavar="<path>",
                         help="Directory (or single file) to upload (default: the current directory).")
     parser.add_argument("--dry-run", action="store_true", help="List what would be uploaded; upload nothing.")
+    parser.add_argument("--base-version", metavar="<version>",
+                        help="Start the new version with every file of this version (no bytes are sent for them); "
+                             "files in --source are added or replace theirs.")
     add_flags(parser, kind.path, (VERSION,))
 
 
@@ -93,10 +97,13 @@ def run_upload(ctx, kind: Kind) -> int:
     if ctx.args.dry_run:
         return dry_run_report(ctx, [(f.path, f.size) for f in files], "uploaded")
     api = artifact_api(ctx, kind)
+    if ctx.args.base_version:
+        api.get_version(dataclasses.replace(target, version=ctx.args.base_version))  # a missing one: 404 now
     storage = StorageClient(ctx.config.api_url, workers(ctx))
     try:
         upload = Upload(api, storage, target, source, ngc_dir(ctx.environ) / "transfer-caches",
-                        workers=workers(ctx), progress=progress_for(ctx, "Uploading"))
+                        workers=workers(ctx), progress=progress_for(ctx, "Uploading"),
+                        base_version=ctx.args.base_version)
         if upload.open_version(body):
             ctx.out.message(f"Resuming the upload of '{target}'.")
         with sigterm_stops_transfer():
