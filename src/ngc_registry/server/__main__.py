@@ -10,48 +10,15 @@ import sys
 from pathlib import Path
 
 from ..errors import EXIT_INTERRUPTED, ConfigError, RegistryError
+from .command_setup import STORE_OPTIONS, open_store, require_initialised
+from .command_setup import settings_from as _settings
 from .settings import Settings, env
-
-
-_STORE_OPTIONS = ("storage", "s3_endpoint_url", "s3_region", "s3_access_key_id", "s3_secret_access_key",
-                  "s3_redirect")
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    """Flags over NGC_REGISTRY_* variables (the dataclass defaults)."""
-    stores = {name: getattr(args, name) for name in _STORE_OPTIONS if getattr(args, name, None) is not None}
-    return Settings(data_dir=Path(args.data_dir).resolve(), database_url=args.database_url or "", **stores)
-
-
-def open_store(settings: Settings, check: bool = True):
-    """The configured store, reachable; a bad URL or an unreachable store is one clear ConfigError."""
-    from .storage.factory import describe
-    from .storage.s3_client import StoreConfigError
-
-    try:
-        store = settings.open_store()
-    except StoreConfigError as error:
-        raise ConfigError(str(error)) from None
-    if check:
-        try:
-            store.ping()
-        except OSError as error:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise ConfigError(f"The blob store {describe(store)} is not reachable: {reason}") from None
-    return store
 
 
 def _sessions(settings: Settings):
     from .db.base import make_engine, make_sessionmaker
 
     return make_sessionmaker(make_engine(settings.db_url))
-
-
-def _require_initialised(settings: Settings) -> None:
-    from .services.bootstrap import is_initialised
-
-    if not is_initialised(settings):
-        raise ConfigError(f"{settings.data_dir} is not initialised: run 'ngc-registry init --data-dir ...' first.")
 
 
 def _require_current_schema(settings: Settings) -> None:
@@ -94,9 +61,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .serving import uvicorn_options
 
     settings = _settings(args)
-    _require_initialised(settings)
+    require_initialised(settings)
     _require_current_schema(settings)
-    open_store(settings)
+    store = open_store(settings)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ConfigError("--tls-cert and --tls-key go together.")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
@@ -108,10 +75,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers > 1:  # worker processes share the port; each builds its app from the environment
         os.environ.update(NGC_REGISTRY_DATA_DIR=str(settings.data_dir), NGC_REGISTRY_DATABASE_URL=settings.database_url)
         os.environ.update({f"NGC_REGISTRY_{name.upper()}": str(int(value) if isinstance(value, bool) else value)
-                           for name in _STORE_OPTIONS if (value := getattr(settings, name)) is not None})
+                           for name in STORE_OPTIONS if (value := getattr(settings, name)) is not None})
         uvicorn.run("ngc_registry.server.__main__:build_app", factory=True, workers=args.workers, **options)
         return 0
-    uvicorn.run(create_app(settings), **options)
+    uvicorn.run(create_app(settings, store), **options)
     return 0
 
 
@@ -120,7 +87,7 @@ def cmd_user_api_key(args: argparse.Namespace) -> int:
     from .services import keys, users
 
     settings = _settings(args)
-    _require_initialised(settings)
+    require_initialised(settings)
     with transaction(_sessions(settings)) as session:
         user = users.find_user(session, args.email)
         new_key = keys.rotate_legacy_key(session, user)
@@ -145,7 +112,7 @@ def cmd_user_set_password(args: argparse.Namespace) -> int:
     from .services import accounts, users
 
     settings = _settings(args)
-    _require_initialised(settings)
+    require_initialised(settings)
     password = _read_password()
     with transaction(_sessions(settings)) as session:
         user = users.find_user(session, args.email)

@@ -61,14 +61,15 @@ def _load_token_secret(sessions) -> str:
     return secret
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, store=None) -> FastAPI:
+    """The app; `store` is the configured blob store when the caller has opened it already."""
     app = FastAPI(title="NGC Registry", version=__version__, docs_url=None, redoc_url=None)
     engine = make_engine(settings.db_url)
     app.state.settings = settings
     app.state.sessions = make_sessionmaker(engine)
     app.state.token_secret = _load_token_secret(app.state.sessions)
     app.state.storage_secret = hmac.new(app.state.token_secret.encode(), b"storage", "sha256").hexdigest()
-    app.state.store = settings.open_store()
+    app.state.store = store or settings.open_store()
     app.state.metrics = Metrics(app.state.sessions)
     install_error_handlers(app)
     for module in (ops, ngc_identity, ngc_orgs, ngc_members, ngc_search, ngc_artifacts, ngc_uploads, ngc_images,

@@ -8,27 +8,19 @@ import re
 import sys
 from pathlib import Path
 
-from ..errors import ConfigError, InvalidArgumentError
-from .settings import Settings
+from ..errors import InvalidArgumentError
+from .command_setup import open_store, require_initialised
+from .command_setup import settings_from as _settings
 
 _SIZE = re.compile(r"^(\d+)\s*([kmgtp]?)(i?)b?$", re.IGNORECASE)
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    from .__main__ import _settings as settings_of
-
-    return settings_of(args)
 
 
 def _registry(args: argparse.Namespace):
     """Settings, sessions and store of an initialised registry."""
     from .db.base import make_engine, make_sessionmaker
-    from .__main__ import open_store
-    from .services.bootstrap import is_initialised
 
     settings = _settings(args)
-    if not is_initialised(settings):
-        raise ConfigError(f"{settings.data_dir} is not initialised: run 'ngc-registry init --data-dir ...' first.")
+    require_initialised(settings)
     return settings, make_sessionmaker(make_engine(settings.db_url)), open_store(settings)
 
 
@@ -87,7 +79,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .__main__ import open_store
     from .services import backup
 
     settings = _settings(args)

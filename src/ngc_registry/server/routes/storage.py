@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
 
 from ...errors import BadRequestError, NotFoundError
 from ..auth import signed_urls
@@ -18,7 +17,6 @@ router = APIRouter()
 
 MERGE_BYTES = 1 << 20
 REDIRECT_TTL = 20 * 60
-_ONE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class BlobFileResponse(FileResponse):
@@ -89,15 +87,15 @@ async def put_part(token: str, request: Request) -> JSONResponse:
 
 
 def _one_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """The single byte range asked for (inclusive), or None for the whole blob (absent, multiple or unsatisfiable)."""
-    found = _ONE_RANGE.match(header or "")
-    if not found or not (found[1] or found[2]) or size == 0:
+    """The single byte range asked for (start, end exclusive), parsed as local blobs' ranges are; None for the
+    whole blob (no range, several, or one that is malformed or unsatisfiable)."""
+    if not header or size == 0:
         return None
-    if not found[1]:
-        start, end = max(size - int(found[2]), 0), size - 1
-    else:
-        start, end = int(found[1]), min(int(found[2]) if found[2] else size - 1, size - 1)
-    return (start, end) if start <= end else None
+    try:
+        ranges = BlobFileResponse._parse_range_header(header, size)
+    except (MalformedRangeHeader, RangeNotSatisfiable):
+        return None
+    return ranges[0] if len(ranges) == 1 else None
 
 
 async def remote_blob(request: Request, digest: str, size: int, headers: dict[str, str]) -> Response:
@@ -111,11 +109,11 @@ async def remote_blob(request: Request, digest: str, size: int, headers: dict[st
                                       min(REDIRECT_TTL, state.settings.signed_url_ttl))
         return RedirectResponse(url, status_code=307, headers=headers)
     chosen = _one_range(request.headers.get("range"), size)
-    span = f"bytes={chosen[0]}-{chosen[1]}" if chosen else None
+    span = f"bytes={chosen[0]}-{chosen[1] - 1}" if chosen else None
     stream = await run_in_threadpool(store.open_blob, digest, span)
     if chosen:
-        headers["Content-Range"] = f"bytes {chosen[0]}-{chosen[1]}/{size}"
-    headers["Content-Length"] = str(chosen[1] - chosen[0] + 1 if chosen else size)
+        headers["Content-Range"] = f"bytes {chosen[0]}-{chosen[1] - 1}/{size}"
+    headers["Content-Length"] = str(chosen[1] - chosen[0] if chosen else size)
     return StreamingResponse(_chunks(stream), status_code=206 if chosen else 200, headers=headers)
 
 
