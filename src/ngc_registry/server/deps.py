@@ -1,15 +1,16 @@
 """Request-scoped dependencies: the database transaction and the calling principal.
 
-Every sync dependency costs a hop through the worker-thread pool (and a generator one a second hop for its exit),
-so an NGC route gets its transaction and its caller from one dependency: `CallerDB` and `Caller` share it. Routes
-without a caller (the web UI) use `DB`. An authenticated NGC request thus takes three hops: this dependency, the
-endpoint and the commit.
+NGC routes (`PlainRoute`) take their transaction and caller as parameters annotated `CallerDB`, `Caller` or `DB`;
+the route runs the whole request in one worker-thread hop: open the transaction, authenticate, call the
+endpoint, commit, render the dict as JSON. FastAPI's own dependencies would cost a hop each (and a generator one
+a second hop for its exit). Routes of other classes (the web UI) get the same annotations as FastAPI dependencies.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -35,11 +36,10 @@ DB = Annotated[Session, Depends(_session, scope="function")]
 
 
 def principal_of(request: Request, session: Session) -> Principal:
-    principal, key = authenticate(session, request.headers.get("authorization"), request.app.state.token_secret)
+    principal, _ = authenticate(session, request.headers.get("authorization"), request.app.state.token_secret)
     if principal.token_actions is not None:  # a docker token names repositories; the NGC API does not check them
         raise ForbiddenError("This token grants access to named OCI repositories only; for the NGC API, "
                              "request a token without a repository scope.")
-    request.state.key = key
     return principal
 
 
@@ -70,21 +70,60 @@ Caller = Annotated[Principal, Depends(_caller, scope="function")]
 
 
 class PlainRoute(APIRoute):
-    """A route whose sync endpoint's dict is rendered as JSON in the endpoint's own worker thread: FastAPI would
-    validate it against `dict` in one more thread hop (or, without a response model, encode it in pure Python on
-    the event loop)."""
+    """A route whose sync endpoint runs in one worker-thread hop together with its transaction, its caller and the
+    rendering of its dict as JSON (FastAPI would validate the dict against `dict` in one more hop, or encode it in
+    pure Python on the event loop)."""
 
     def __init__(self, path: str, endpoint, **kwargs) -> None:
         if not inspect.iscoroutinefunction(endpoint):
-            endpoint = _rendered_in_thread(endpoint, kwargs.get("status_code") or 200)
+            endpoint = in_one_hop(endpoint, kwargs.get("status_code") or 200)
         super().__init__(path, endpoint, **kwargs)
 
 
-def _rendered_in_thread(endpoint, status_code: int):
+@dataclass(frozen=True)
+class _Injected:
+    sessions: tuple[str, ...]  # parameters that receive the transaction's session
+    callers: tuple[str, ...]  # parameters that receive the authenticated principal
+    request: str  # the parameter FastAPI fills with the Request
+    endpoint_takes_request: bool
+
+
+def _injected(endpoint) -> tuple[_Injected, inspect.Signature]:
+    """What the wrapper supplies itself, and the signature FastAPI sees: the endpoint's without those parameters
+    (annotations resolved, so FastAPI need not find the endpoint module's names), with a Request."""
+    hints = typing.get_type_hints(endpoint, include_extras=True)
+    signature = inspect.signature(endpoint)
+    sessions = tuple(name for name in signature.parameters if hints.get(name) in (CallerDB, DB))
+    callers = tuple(name for name in signature.parameters if hints.get(name) == Caller)
+    kept = [parameter.replace(annotation=hints.get(name, parameter.annotation), kind=parameter.KEYWORD_ONLY)
+            for name, parameter in signature.parameters.items() if name not in sessions + callers]
+    request = next((parameter.name for parameter in kept if parameter.annotation is Request), None)
+    if request is None:
+        kept.append(inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request))
+    injected = _Injected(sessions, callers, request or "request", request is not None)
+    return injected, signature.replace(parameters=kept, return_annotation=hints.get("return", dict))
+
+
+def in_one_hop(endpoint, status_code: int):
+    injected, signature = _injected(endpoint)
+
     @functools.wraps(endpoint)
-    def rendered(*args, **kwargs):
-        result = endpoint(*args, **kwargs)
-        if not isinstance(result, dict):
-            return result
-        return Response(pydantic_core.to_json(result), status_code=status_code, media_type="application/json")
-    return rendered
+    def handled(**kwargs):
+        request = kwargs[injected.request] if injected.endpoint_takes_request else kwargs.pop(injected.request)
+        if not injected.sessions and not injected.callers:
+            return _rendered(endpoint(**kwargs), status_code)
+        with transaction(request.app.state.sessions) as session:
+            kwargs.update(dict.fromkeys(injected.sessions, session))
+            if injected.callers:
+                kwargs.update(dict.fromkeys(injected.callers, principal_of(request, session)))
+            result = endpoint(**kwargs)
+        return _rendered(result, status_code)  # committed first: a 2xx means the change is durable
+
+    handled.__signature__ = signature
+    return handled
+
+
+def _rendered(result, status_code: int):
+    if not isinstance(result, dict):
+        return result
+    return Response(pydantic_core.to_json(result), status_code=status_code, media_type="application/json")

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from ...errors import InvalidApiKeyError, UnauthorizedError
@@ -80,17 +80,20 @@ def decode_token(secret: str, token: str) -> dict:
     return claims
 
 
+_CALLER_OF_KEY = (  # built once: building it costs more than running it
+    select(ApiKey.user_id, ApiKey.kind, ApiKey.revoked_at, ApiKey.expires_at, User.is_active,
+           RoleGrant.org_id, RoleGrant.team_id, RoleGrant.role)
+    .join(User, User.id == ApiKey.user_id)
+    .outerjoin(RoleGrant, and_(RoleGrant.user_id == ApiKey.user_id,
+                               or_(ApiKey.org_id.is_(None), RoleGrant.org_id == ApiKey.org_id)))
+    .where(ApiKey.id == bindparam("key_id")))
+
+
 def principal_for_token(session: Session, claims: dict) -> Principal:
     """A token's caller in one query: its key (still usable?), the key's user (active?) and that user's grants
     (narrowed to the key's org for org-bound keys). The key is read on every request, so revoking it ends its
     tokens at once; this is `live_key` + `principal_for_key` without loading ORM objects."""
-    grant_join = and_(RoleGrant.user_id == ApiKey.user_id,
-                      or_(ApiKey.org_id.is_(None), RoleGrant.org_id == ApiKey.org_id))
-    rows = session.execute(
-        select(ApiKey.user_id, ApiKey.kind, ApiKey.revoked_at, ApiKey.expires_at, User.is_active,
-               RoleGrant.org_id, RoleGrant.team_id, RoleGrant.role)
-        .join(User, User.id == ApiKey.user_id).outerjoin(RoleGrant, grant_join)
-        .where(ApiKey.id == int(claims["kid"]))).all()
+    rows = session.execute(_CALLER_OF_KEY, {"key_id": int(claims["kid"])}).all()
     now = utcnow()
     if not rows or rows[0].revoked_at is not None or not rows[0].is_active or (
             rows[0].expires_at is not None and rows[0].expires_at <= now):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import posixpath
 import unicodedata
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ...errors import AlreadyExistsError, BadRequestError, InvalidArgumentError, NotFoundError
 from ...refs import validate_artifact_name, validate_version
@@ -28,11 +29,18 @@ def resource_id(org: Org, team: Team | None, name: str) -> str:
     return "/".join(part for part in (org.name, team.name if team else None, name) if part)
 
 
+# Statements of the hottest lookups are built once: building one costs more than running it on SQLite.
+_ARTIFACT_BY_ID = select(Artifact).where(Artifact.kind == bindparam("kind"), Artifact.resource_id == bindparam("rid"))
+_VERSION_BY_NAME = select(Version).where(Version.artifact_id == bindparam("artifact_id"),
+                                         Version.version == bindparam("version"))
+
+
 def get_artifact(session: Session, kind: str, org: Org, team: Team | None, name: str) -> Artifact:
-    found = session.scalar(select(Artifact).where(Artifact.kind == kind,
-                                                  Artifact.resource_id == resource_id(org, team, name)))
+    found = session.scalar(_ARTIFACT_BY_ID, {"kind": kind, "rid": resource_id(org, team, name)})
     if found is None:
         raise NotFoundError(f"Target '{resource_id(org, team, name)}' could not be found.")
+    set_committed_value(found, "org", org)  # the caller holds them; spares a lazy load each
+    set_committed_value(found, "team", team)
     return found
 
 
@@ -90,7 +98,7 @@ def validate_metrics(tables: list) -> list:
 
 
 def get_version(session: Session, artifact: Artifact, version: str) -> Version:
-    found = session.scalar(select(Version).where(Version.artifact_id == artifact.id, Version.version == version))
+    found = session.scalar(_VERSION_BY_NAME, {"artifact_id": artifact.id, "version": version})
     if found is None:
         raise NotFoundError(f"Target '{artifact.resource_id}:{version}' could not be found.")
     return found

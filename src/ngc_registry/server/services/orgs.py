@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ...errors import AlreadyExistsError, OrgNotFoundError, TeamNotFoundError
@@ -21,8 +21,14 @@ def create_org(session: Session, name: str, display_name: str = "", description:
     return org
 
 
+# Statements of the hottest lookups are built once: building one costs more than running it on SQLite.
+_ORG_BY_NAME = select(Org).where(Org.name == bindparam("name"))
+_TEAM_BY_NAME = select(Team).where(Team.org_id == bindparam("org_id"), Team.name == bindparam("name"),
+                                   Team.is_deleted.is_(False))
+
+
 def get_org(session: Session, name: str) -> Org:
-    org = session.scalar(select(Org).where(Org.name == name))
+    org = session.scalar(_ORG_BY_NAME, {"name": name})
     if org is None:
         raise OrgNotFoundError(f"Org '{name}' not found.")
     return org
@@ -48,8 +54,7 @@ def create_team(session: Session, org: Org, name: str, description: str, actor_i
 
 def get_team(session: Session, org: Org, name: str) -> Team:
     team_name = name.strip().lower().replace("_", "-")
-    team = session.scalar(select(Team).where(Team.org_id == org.id, Team.name == team_name,
-                                             Team.is_deleted.is_(False)))
+    team = session.scalar(_TEAM_BY_NAME, {"org_id": org.id, "name": team_name})
     if team is None:
         raise TeamNotFoundError(f"Team '{name}' not found in org '{org.name}'.")
     return team
