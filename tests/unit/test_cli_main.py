@@ -160,7 +160,17 @@ def test_command_table_modules_register_their_group():
 
 def test_startup_does_not_import_httpx_or_prettytable():
     code = ("import sys; from ngc_registry.cli.main import build_parser; build_parser(); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'prettytable')))")
+            "print(sorted(m for m, module in sys.modules.items() "
+            "if module is not None and m.split('.')[0] in ('httpx', 'prettytable')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_httpx_loads_without_its_command_line():
+    """httpx would import its own CLI (click, rich, pygments) since they are installed; `ngc` never needs it."""
+    code = ("import sys; import ngc_registry.cli.main; import httpx; httpx.Client().close(); "
+            "print(sorted(m for m, module in sys.modules.items() if module is not None "
+            "and m.split('.')[0] in ('click', 'rich', 'pygments') or m == 'httpx._main' and module is not None))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 

@@ -86,10 +86,10 @@ def test_failure_reasons():
 
 def test_auth_modes_and_context_headers():
     with Session("http://h", None, org="acme") as guest:
-        headers = guest._auth_headers((None, None))
+        headers = guest.auth_headers((None, None))
         assert set(headers) == {"X-NGC-Guest-Token"} and len(headers["X-NGC-Guest-Token"]) == 36
     with Session("http://h", "nvapi-xyz", org="acme", team="t") as personal:
-        assert personal._auth_headers((None, None)) == {
+        assert personal.auth_headers((None, None)) == {
             "Authorization": "Bearer nvapi-xyz", "nv-ngc-org": "acme", "nv-ngc-team": "t"}
         assert not personal.exchanges_key_for_token
     with Session("http://h", "legacy") as legacy:

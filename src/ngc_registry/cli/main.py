@@ -16,6 +16,10 @@ from ..errors import EXIT_ERROR, EXIT_INTERRUPTED, RegistryError
 from .context import Context
 from .options import CommandGroup, HelpFormatter, apply_global_defaults, global_options_parser
 
+# httpx imports its own command line (click, rich, pygments: ~55 ms) whenever those are installed, as they are next
+# to the server; `ngc` never uses it. A None entry makes that import fail as it does where they are missing.
+sys.modules.setdefault("httpx._main", None)
+
 # (command path, module with `register(group)` or None for a plain group, help)
 COMMAND_TABLE: list[tuple[str, str | None, str]] = [
     ("config", "ngc_registry.cli.commands.config", "Configure the CLI: API key, org, team, output format."),

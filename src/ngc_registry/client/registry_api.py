@@ -6,6 +6,7 @@ Guest sessions (no key) use the guest paths of §4.4 where NGC has them.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 from ..errors import BadRequestError
@@ -63,17 +64,30 @@ class ArtifactApi:
         return urls
 
     def search(self, pattern: str, org: str | None, team: str | None) -> Iterator[dict]:
-        """Every resource of every search URL, page after page, in the order the server gives them."""
-        for path, scope in self.search_urls(org, team):
-            page = 0
-            while True:
-                body = self.session.request_json("GET", path, params={"q": search_query(pattern, page, SEARCH_PAGE_SIZE)}, scope=scope)
-                for group in body.get("results") or []:
-                    if group.get("groupValue") == self.kind.search_type:
-                        yield from group.get("resources") or []
-                page += 1
-                if page >= (body.get("resultPageTotal") or 0):
-                    break
+        """Every resource of every search URL, page after page, in the order the server gives them. The first
+        pages of the URLs are asked at once: a listing is mostly those first pages, each a server round trip."""
+        urls = self.search_urls(org, team)
+        for _, scope in urls:  # tokens first, one at a time: the token cache is shared
+            self.session.auth_headers(scope)
+        with ThreadPoolExecutor(len(urls)) as pool:
+            first_pages = [pool.submit(self._search_page, path, scope, pattern, 0) for path, scope in urls]
+            for (path, scope), first_page in zip(urls, first_pages):
+                body, page = first_page.result(), 0
+                while True:
+                    yield from self._resources(body)
+                    page += 1
+                    if page >= (body.get("resultPageTotal") or 0):
+                        break
+                    body = self._search_page(path, scope, pattern, page)
+
+    def _search_page(self, path: str, scope: tuple, pattern: str, page: int) -> dict:
+        return self.session.request_json("GET", path, params={"q": search_query(pattern, page, SEARCH_PAGE_SIZE)},
+                                         scope=scope)
+
+    def _resources(self, body: dict) -> Iterator[dict]:
+        for group in body.get("results") or []:
+            if group.get("groupValue") == self.kind.search_type:
+                yield from group.get("resources") or []
 
     # -- artifacts ------------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class TokenCache:
         self.path = path
         self._clock = clock
         self._entries: dict[str, dict] | None = None
+        self._lock = threading.Lock()  # a listing asks its search pages from several threads
 
     def get(self, cache_key: str) -> str | None:
         entry = self._load().get(cache_key)
@@ -43,13 +45,15 @@ class TokenCache:
         """Store a token; one without a lifetime is treated as already expired and not kept."""
         if not expires_in or expires_in <= RENEW_BEFORE_EXPIRY_SECONDS:
             return
-        entries = self._load()
-        entries[cache_key] = {"token": token, "expires_at": self._clock() + float(expires_in)}
-        self._save()
+        with self._lock:
+            entries = self._load()
+            entries[cache_key] = {"token": token, "expires_at": self._clock() + float(expires_in)}
+            self._save()
 
     def drop(self, cache_key: str) -> None:
-        if self._load().pop(cache_key, None) is not None:
-            self._save()
+        with self._lock:
+            if self._load().pop(cache_key, None) is not None:
+                self._save()
 
     def clear(self) -> None:
         self._entries = {}

@@ -127,7 +127,7 @@ def authenticate(session: Session, authorization: str | None, secret: str) -> tu
         return principal_for_key(session, key), key
     if scheme.lower() != "bearer" or not value:
         raise UnauthorizedError("Unsupported Authorization scheme: use Bearer or Basic.")
-    if value.startswith(keys.PERSONAL_PREFIX) or value.startswith(keys.LEGACY_PREFIX):
+    if value.startswith((keys.PERSONAL_PREFIX, keys.LEGACY_PREFIX)):
         key = keys.resolve_key(session, value)
         return principal_for_key(session, key), key
     return principal_for_token(session, decode_token(secret, value)), None
