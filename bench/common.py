@@ -162,3 +162,8 @@ def children_of(pid: int) -> list[int]:
     except OSError:
         return []
     return [int(p) for p in text.split()]
+
+
+def settle() -> None:
+    """Flush every dirty page first, so no measurement pays for the writeback of the one before it."""
+    run(["sync"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import common
 from .baselines import curl_get, curl_put, sha256sum
-from .common import BIN, GIB, OUT, PeakRss, Row, Stat, log, run, timed_rss
+from .common import BIN, GIB, OUT, PeakRss, Row, Stat, log, run, settle, timed_rss
 from .dataset import file_set, random_file, remove, restamp, total_size
 from .servers import OurServer, ngc
 
@@ -38,11 +38,6 @@ def create_model(env: dict, name: str = MODEL) -> None:
 
 def sync_files(paths: list[Path]) -> None:
     run(["sync", "--data", *map(str, paths)])
-
-
-def settle() -> None:
-    """Flush every dirty page first, so no measurement pays for the writeback of the one before it."""
-    run(["sync"])
 
 
 def ngc_upload(env: dict, version: str, source: Path) -> float:

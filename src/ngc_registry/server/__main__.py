@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -50,8 +51,22 @@ def build_app():
     from .app import create_app
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    return create_app(Settings(data_dir=Path(os.environ["NGC_REGISTRY_DATA_DIR"]),
-                               database_url=os.environ.get("NGC_REGISTRY_DATABASE_URL", "")))  # storage: env too
+    app = create_app(Settings(data_dir=Path(os.environ["NGC_REGISTRY_DATA_DIR"]),
+                              database_url=os.environ.get("NGC_REGISTRY_DATABASE_URL", "")))  # storage: env too
+    return frozen_heap(app)
+
+
+YOUNG_COLLECTION_THRESHOLD = 20_000  # Python's 700 runs a young collection every few requests
+
+
+def frozen_heap(app):
+    """Everything built so far (modules, routes, mappers, the app) lives as long as the process: moved out of the
+    collector's generations, a full collection no longer walks those ~125,000 objects while requests wait; and
+    young collections run less often. Small requests: ~530 -> 580-730/s on 2 workers (wrk, bench row 6)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD)
+    return app
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -78,7 +93,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                            for name in STORE_OPTIONS if (value := getattr(settings, name)) is not None})
         uvicorn.run("ngc_registry.server.__main__:build_app", factory=True, workers=args.workers, **options)
         return 0
-    uvicorn.run(create_app(settings, store), **options)
+    uvicorn.run(frozen_heap(create_app(settings, store)), **options)
     return 0
 
 
