@@ -12,8 +12,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from ...errors import InvalidApiKeyError, InvalidArgumentError, KeyNotFoundError
 from ..db.tables import ApiKey, Org, User, utcnow
@@ -79,10 +79,15 @@ def is_usable(row: ApiKey, now: datetime | None = None) -> bool:
     return row.revoked_at is None and (row.expires_at is None or row.expires_at > now) and row.user.is_active
 
 
+# Built once (building costs more than running it); the key's user (is it active?) and org come with it.
+_KEY_BY_HASH = (select(ApiKey).options(joinedload(ApiKey.user), joinedload(ApiKey.org))
+                .where(ApiKey.key_hash == bindparam("digest")))
+
+
 def resolve_key(session: Session, secret: str) -> ApiKey:
     """The live key row for a presented secret, or InvalidApiKeyError."""
     digest = hash_key(secret)
-    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+    row = session.scalar(_KEY_BY_HASH, {"digest": digest})
     if row is None or not hmac.compare_digest(row.key_hash, digest) or not is_usable(row):
         raise InvalidApiKeyError("Invalid API key")
     return row

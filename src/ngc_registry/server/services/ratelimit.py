@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ...errors import RateLimitedError
@@ -34,13 +34,16 @@ class FailureLimit:
         return found
 
 
+_RECENT_FAILURES = (select(func.count(), func.min(SignInFailure.created_at))  # built once: it runs on every try
+                    .where(SignInFailure.subject == bindparam("subject"), SignInFailure.created_at > bindparam("since")))
+
+
 def retry_after(session: Session, limit: FailureLimit, client: str, account: str | None) -> int:
     """Seconds until another attempt may be made; 0 when it may be made now."""
     since = utcnow() - timedelta(seconds=limit.window_seconds)
     wait = 0
     for subject, allowed in limit.subjects(client, account).items():
-        count, oldest = session.execute(select(func.count(), func.min(SignInFailure.created_at)).where(
-            SignInFailure.subject == subject, SignInFailure.created_at > since)).one()
+        count, oldest = session.execute(_RECENT_FAILURES, {"subject": subject, "since": since}).one()
         if count >= allowed:
             wait = max(wait, int((oldest - since).total_seconds()) + 1)
     return wait
