@@ -71,7 +71,7 @@ class ArtifactApi:
             self.session.auth_headers(scope)
         with ThreadPoolExecutor(len(urls)) as pool:
             first_pages = [pool.submit(self._search_page, path, scope, pattern, 0) for path, scope in urls]
-            for (path, scope), first_page in zip(urls, first_pages):
+            for (path, scope), first_page in zip(urls, first_pages, strict=True):
                 body, page = first_page.result(), 0
                 while True:
                     yield from self._resources(body)
