@@ -1,5 +1,6 @@
 # make run  — install into .venv, initialise .data (once), start the server, print the admin key and how to use ngc.
-# make test — install into .venv and run the whole suite.
+# make test — install into .venv and run the whole suite, then the e2e modules on the shared registry again with
+#             that registry on PostgreSQL + S3 (make test-e2e-postgres-s3).
 # make bench — benchmarks against nginx, docker-registry, curl and sha256sum on this machine (bench/README.md);
 #              installs what it needs (apt-get: nginx docker-registry skopeo curl wrk), writes bench/RESULTS.md.
 PYTHON ?= python3
@@ -12,7 +13,7 @@ ORG ?= nvidia
 ADMIN_EMAIL ?= admin@example.com
 PYTEST_ARGS ?=
 
-.PHONY: install run test unit bench soak clean
+.PHONY: install run test test-e2e-postgres-s3 unit bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +41,13 @@ run: install
 	@echo
 	$(BIN)/ngc-registry serve --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
 
+# The whole suite, then the e2e modules on the shared registry again with that registry on PostgreSQL + Swift's S3.
 test: install
 	$(BIN)/python -m pytest -n 2 --dist worksteal $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-e2e-postgres-s3
+
+test-e2e-postgres-s3: install
+	NGC_E2E_BACKEND=postgres-s3 $(BIN)/python -m pytest -n 2 --dist worksteal -m shared_registry tests/e2e $(PYTEST_ARGS)
 
 unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -1,4 +1,9 @@
-"""End-to-end tests: a real `ngc-registry serve` process, driven by the installed `ngc` console script."""
+"""End-to-end tests: a real `ngc-registry serve` process, driven by the installed `ngc` console script.
+
+The registry most tests share runs on SQLite and the filesystem store; with NGC_E2E_BACKEND=postgres-s3 it runs
+on PostgreSQL and a real Swift's S3 API instead (`make test-e2e-postgres-s3`), and the tests that look at the
+filesystem store's files (marked `filesystem_store`) are left out.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ..postgres import postgres_url  # noqa: F401  (fixture, for NGC_E2E_BACKEND=postgres-s3)
+from ..swift import swift  # noqa: F401  (fixture, for NGC_E2E_BACKEND=postgres-s3)
+
 BIN = Path(sys.executable).parent
+BACKEND = os.environ.get("NGC_E2E_BACKEND", "sqlite-fs")
+BACKENDS = ("sqlite-fs", "postgres-s3")
 ORG = "nvidia"
 ADMIN_EMAIL = "admin@example.com"
 
@@ -37,19 +47,21 @@ class ServerProcess:
     data_dir: Path
     process: subprocess.Popen
     log: Path
+    admin_args: tuple[str, ...] = ()  # what `ngc-registry` admin commands need besides --data-dir
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=30)
 
     def new_key(self, email: str) -> str:
-        done = run(str(BIN / "ngc-registry"), "user", "api-key", "--data-dir", str(self.data_dir), email)
+        done = run(str(BIN / "ngc-registry"), "user", "api-key", "--data-dir", str(self.data_dir), *self.admin_args,
+                   email)
         assert done.returncode == 0, done.stderr
         return done.stdout.strip().rsplit("API key: ", 1)[1]
 
 
-def init_registry(data_dir: Path, org: str = ORG) -> str:
-    done = run(str(BIN / "ngc-registry"), "init", "--data-dir", str(data_dir), "--org", org,
+def init_registry(data_dir: Path, org: str = ORG, *extra: str) -> str:
+    done = run(str(BIN / "ngc-registry"), "init", "--data-dir", str(data_dir), *extra, "--org", org,
                "--admin-email", ADMIN_EMAIL, "--admin-name", "Admin User")
     assert done.returncode == 0, done.stderr
     last = done.stdout.strip().splitlines()[-1]
@@ -82,12 +94,37 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, log: Path, verify=F
     raise RuntimeError(f"server did not become healthy:\n{log.read_text()}")
 
 
+def pytest_collection_modifyitems(items) -> None:
+    if BACKEND not in BACKENDS:
+        raise pytest.UsageError(f"NGC_E2E_BACKEND must be one of {', '.join(BACKENDS)}, not {BACKEND!r}")
+    if BACKEND != "sqlite-fs":
+        skip = pytest.mark.skip(reason="looks at the filesystem store; NGC_E2E_BACKEND runs the S3 store")
+        for item in items:
+            if item.get_closest_marker("filesystem_store"):
+                item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
-def registry(tmp_path_factory) -> ServerProcess:
+def registry(request, tmp_path_factory) -> ServerProcess:
     data_dir = tmp_path_factory.mktemp("registry") / "data"
-    server = start_server(data_dir, init_registry(data_dir))
+    if BACKEND == "postgres-s3":
+        server = _start_on_postgres_s3(request, data_dir)
+    else:
+        server = start_server(data_dir, init_registry(data_dir))
     yield server
     server.stop()
+
+
+def _start_on_postgres_s3(request, data_dir: Path) -> ServerProcess:
+    from ..postgres import new_database
+
+    postgres_url, swift = request.getfixturevalue("postgres_url"), request.getfixturevalue("swift")
+    database = ("--database-url", new_database(postgres_url))
+    key = init_registry(data_dir, ORG, *database)
+    server = start_server(data_dir, key, *database, "--storage", f"s3://{swift.new_bucket()}/registry",
+                          env=swift.env())
+    server.admin_args = database
+    return server
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from .test_browser import ADMIN_EMAIL, ADMIN_PASSWORD, NARROW, screenshot, sign_
 # This module's own server, browser and screenshot folder: the same fixtures as the browser tests'.
 registry, browser, page, shots = web.registry, web.browser, web.page, web.shots
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.shared_registry]
 
 OVERVIEW = """# Speech recognizer
 

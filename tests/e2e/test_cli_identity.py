@@ -13,7 +13,7 @@ import pytest
 
 from .conftest import free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.shared_registry]
 
 
 def ok(result):

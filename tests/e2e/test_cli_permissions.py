@@ -6,7 +6,7 @@ import pytest
 
 from .test_cli_identity import failed, ok, unique
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.shared_registry]
 
 
 @pytest.fixture

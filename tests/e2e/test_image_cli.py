@@ -22,7 +22,7 @@ from tests.unit.test_oci_fake_registry import layer_tar, make_layout
 from .conftest import BIN, run
 from .test_cli_identity import block_values, failed, ok
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.shared_registry]
 
 
 def unique_repo(registry, prefix: str = "imgcli") -> str:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.shared_registry]
 
 
 def ok(result):

@@ -17,7 +17,7 @@ import pytest
 
 from .conftest import BIN, init_registry, start_server
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.shared_registry]
 
 MB = 1_000_000
 
@@ -116,6 +116,7 @@ def test_a_second_identical_version_sends_no_bytes(registry, tmp_path, team_of):
     assert storage_puts(registry) == puts and blob_count(registry) == blobs
 
 
+@pytest.mark.filesystem_store  # counts the part PUTs the server logs; on S3 they go to the store instead
 def test_base_version_starts_from_another_versions_files(registry, tmp_path, team_of):
     cli = Cli(registry, tmp_path / "home")
     target = f"{registry.org}/{team_of(cli)}/based"
@@ -267,6 +268,7 @@ def _token(registry) -> str:
                      auth=httpx.BasicAuth("$oauthtoken", registry.admin_key)).json()["token"]
 
 
+@pytest.mark.filesystem_store  # S3 takes a part of any size; test_s3.py checks that completion refuses it
 def test_tampered_storage_urls_and_wrong_parts_are_refused(registry, tmp_path, team_of):
     cli = Cli(registry, tmp_path / "home")
     team = team_of(cli)
