@@ -146,10 +146,11 @@ class PeakRss:
                 self.peak[pid] = max(self.peak.get(pid, 0), rss_of(pid))
 
 
-def rss_of(pid: int) -> int:
+def rss_of(pid: int, field: str = "VmHWM") -> int:
+    """Bytes of the process's peak resident set so far (VmHWM), or of its current one (VmRSS)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):  # the peak resident set of the process so far
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass

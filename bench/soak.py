@@ -20,9 +20,7 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -30,9 +28,10 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-ORG, MB = "soak", 1 << 20
+from .common import OUT, children_of, rss_of
+from .servers import ORG, init_server
+
+MB = 1 << 20
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
@@ -44,41 +43,9 @@ def b64sha(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_registry(work: Path, flags: list[str]) -> tuple[subprocess.Popen, str, str]:
-    data = work / "data"
-    done = subprocess.run([BIN / "ngc-registry", "init", "--data-dir", data, "--org", ORG, "--admin-email",
-                           "admin@soak.example"], capture_output=True, text=True, check=True)
-    key, port = done.stdout.strip().rsplit("API key: ", 1)[1], free_port()
-    process = subprocess.Popen([BIN / "ngc-registry", "serve", "--data-dir", data, "--host", "127.0.0.1", "--port",
-                                str(port), *flags], stdout=open(work / "server.log", "w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return process, url, key
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"the server did not start: {(work / 'server.log').read_text()[-2000:]}")
-
-
 def rss_mb(pid: int) -> float:
     """Resident memory of the server and its worker processes, in MB."""
-    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
-                                                   text=True).stdout.split()]
-    total = 0
-    for each in pids:
-        try:
-            fields = dict(line.split(":", 1) for line in Path(f"/proc/{each}/status").read_text().splitlines())
-            total += int(fields["VmRSS"].split()[0])
-        except (OSError, KeyError):
-            pass
-    return total / 1024
+    return sum(rss_of(each, "VmRSS") for each in [pid, *children_of(pid)]) / MB
 
 
 class Soak:
@@ -251,20 +218,17 @@ def main() -> int:
     parser.add_argument("--max-growth-mb", type=float, default=64, help="allowed RSS growth after the first minute")
     parser.add_argument("--server-flags", default="", help="extra `ngc-registry serve` flags, e.g. '--workers 2'")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="ngc-soak-"))
-    process, url, key = start_registry(work, args.server_flags.split())
+    OUT.mkdir(parents=True, exist_ok=True)
+    server = init_server(Path(tempfile.mkdtemp(prefix="ngc-soak-")) / "data").start(*args.server_flags.split())
     try:
         started = time.monotonic()
-        soak, samples = asyncio.run(run(url, key, process.pid, args))
+        soak, samples = asyncio.run(run(server.url, server.key, server.process.pid, args))
         result = summary(soak, samples, args, time.monotonic() - started)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "soak.json").write_text(json.dumps(result, indent=2))
+        server.stop()
+        shutil.rmtree(server.data_dir.parent, ignore_errors=True)
+    (OUT / "soak.json").write_text(json.dumps(result, indent=2))
     print(json.dumps({k: v for k, v in result.items() if k != "rss_samples"}, indent=2))
-    shutil.rmtree(work, ignore_errors=True)
     return 0 if result["errors"] == 0 and result["memory_flat"] else 1
 
 

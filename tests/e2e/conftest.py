@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..postgres import postgres_url  # noqa: F401  (fixture, for NGC_E2E_BACKEND=postgres-s3)
+from ..postgres import new_database, postgres_url  # noqa: F401  (fixture, for NGC_E2E_BACKEND=postgres-s3)
 from ..swift import swift  # noqa: F401  (fixture, for NGC_E2E_BACKEND=postgres-s3)
 
 BIN = Path(sys.executable).parent
@@ -108,23 +108,23 @@ def pytest_collection_modifyitems(items) -> None:
 def registry(request, tmp_path_factory) -> ServerProcess:
     data_dir = tmp_path_factory.mktemp("registry") / "data"
     if BACKEND == "postgres-s3":
-        server = _start_on_postgres_s3(request, data_dir)
+        server, _ = start_on_postgres_s3(data_dir, request.getfixturevalue("postgres_url"),
+                                         request.getfixturevalue("swift"))
     else:
         server = start_server(data_dir, init_registry(data_dir))
     yield server
     server.stop()
 
 
-def _start_on_postgres_s3(request, data_dir: Path) -> ServerProcess:
-    from ..postgres import new_database
-
-    postgres_url, swift = request.getfixturevalue("postgres_url"), request.getfixturevalue("swift")
-    database = ("--database-url", new_database(postgres_url))
-    key = init_registry(data_dir, ORG, *database)
-    server = start_server(data_dir, key, *database, "--storage", f"s3://{swift.new_bucket()}/registry",
-                          env=swift.env())
+def start_on_postgres_s3(data_dir: Path, postgres_url: str, swift, env: dict | None = None,  # noqa: F811
+                         ) -> tuple[ServerProcess, str]:
+    """A registry on a new PostgreSQL database and a new Swift bucket (whose name comes with it); its admin_args
+    name the database."""
+    database, bucket = ("--database-url", new_database(postgres_url)), swift.new_bucket()
+    server = start_server(data_dir, init_registry(data_dir, ORG, *database), *database, "--storage",
+                          f"s3://{bucket}/registry", env={**swift.env(), **(env or {})})
     server.admin_args = database
-    return server
+    return server, bucket
 
 
 @pytest.fixture

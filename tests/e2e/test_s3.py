@@ -15,10 +15,10 @@ import time
 import httpx
 import pytest
 
-from ..postgres import new_database, postgres_url  # noqa: F401  (fixture)
+from ..postgres import postgres_url  # noqa: F401  (fixture)
 from ..swift import swift  # noqa: F401  (fixture)
-from .conftest import BIN, run, start_server
-from .ops_support import MB, Cli, init_with, need, ok, registry_at
+from .conftest import BIN, run, start_on_postgres_s3, start_server
+from .ops_support import MB, Cli, need, ok, registry_at
 from .test_models_transfers import sha256_of, write_random
 from .test_oci_skopeo import Layout, Skopeo
 
@@ -31,13 +31,9 @@ PART = 5 << 20  # S3's smallest part
 def s3_registry(tmp_path_factory, postgres_url, swift):  # noqa: F811
     need("skopeo", "skopeo")
     work = tmp_path_factory.mktemp("s3")
-    bucket = swift.new_bucket()
-    data_dir, database = work / "data", ["--database-url", new_database(postgres_url)]
-    storage = ["--storage", f"s3://{bucket}/registry"]
-    key = init_with(data_dir, *database)
-    env = {**swift.env(), "NGC_REGISTRY_PART_SIZE": str(PART)}
-    server = start_server(data_dir, key, *database, *storage, env=env)
-    yield registry_at(server.url, key), server, work, [*database, *storage], bucket
+    server, bucket = start_on_postgres_s3(work / "data", postgres_url, swift, {"NGC_REGISTRY_PART_SIZE": str(PART)})
+    options = [*server.admin_args, "--storage", f"s3://{bucket}/registry"]
+    yield registry_at(server.url, server.admin_key), server, work, options, bucket
     server.stop()
 
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
-
-from .settings import Settings
 
 
 def _row(event, email: str | None) -> dict:
@@ -15,14 +12,12 @@ def _row(event, email: str | None) -> dict:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
+    from .command_setup import require_initialised, settings_from
     from .db.base import make_engine, make_sessionmaker, transaction
     from .services import audit, orgs
-    from .services.bootstrap import is_initialised
 
-    settings = Settings(data_dir=Path(args.data_dir).resolve(), database_url=args.database_url or "")
-    if not is_initialised(settings):
-        raise ConfigError(f"{settings.data_dir} is not initialised: run 'ngc-registry init --data-dir ...' first.")
+    settings = settings_from(args)
+    require_initialised(settings)
     with transaction(make_sessionmaker(make_engine(settings.db_url))) as session:
         org = orgs.get_org(session, args.org)
         events, total = audit.events(session, org.id, args.page, args.limit)

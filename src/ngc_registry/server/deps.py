@@ -1,9 +1,9 @@
 """Request-scoped dependencies: the database transaction and the calling principal.
 
-NGC routes (`PlainRoute`) take their transaction and caller as parameters annotated `CallerDB`, `Caller` or `DB`;
-the route runs the whole request in one worker-thread hop: open the transaction, authenticate, call the
-endpoint, commit, render the dict as JSON. FastAPI's own dependencies would cost a hop each (and a generator one
-a second hop for its exit). Routes of other classes (the web UI) get the same annotations as FastAPI dependencies.
+`DB` and `Caller` are FastAPI dependencies (the caller's in the request's transaction). A `PlainRoute` (the NGC
+API) supplies both itself and runs the whole request in one worker-thread hop: open the transaction, authenticate,
+call the endpoint, commit, render the dict as JSON; as dependencies they would cost a hop each, and the
+transaction a second one for its exit.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _session(request: Request) -> Iterator[Session]:
 DB = Annotated[Session, Depends(_session, scope="function")]
 
 
-def principal_of(request: Request, session: Session) -> Principal:
+def principal_of(request: Request, session: DB) -> Principal:
     principal, _ = authenticate(session, request.headers.get("authorization"), request.app.state.token_secret)
     if principal.token_actions is not None:  # a docker token names repositories; the NGC API does not check them
         raise ForbiddenError("This token grants access to named OCI repositories only; for the NGC API, "
@@ -43,30 +43,7 @@ def principal_of(request: Request, session: Session) -> Principal:
     return principal
 
 
-@dataclass(frozen=True)
-class Authenticated:
-    session: Session
-    principal: Principal
-
-
-def _authenticated(request: Request) -> Iterator[Authenticated]:
-    with transaction(request.app.state.sessions) as session:
-        yield Authenticated(session, principal_of(request, session))
-
-
-_Authenticated = Annotated[Authenticated, Depends(_authenticated, scope="function")]
-
-
-async def _caller_session(authenticated: _Authenticated) -> Session:
-    return authenticated.session
-
-
-async def _caller(authenticated: _Authenticated) -> Principal:
-    return authenticated.principal
-
-
-CallerDB = Annotated[Session, Depends(_caller_session, scope="function")]
-Caller = Annotated[Principal, Depends(_caller, scope="function")]
+Caller = Annotated[Principal, Depends(principal_of)]
 
 
 class PlainRoute(APIRoute):
@@ -93,7 +70,7 @@ def _injected(endpoint) -> tuple[_Injected, inspect.Signature]:
     (annotations resolved, so FastAPI need not find the endpoint module's names), with a Request."""
     hints = typing.get_type_hints(endpoint, include_extras=True)
     signature = inspect.signature(endpoint)
-    sessions = tuple(name for name in signature.parameters if hints.get(name) in (CallerDB, DB))
+    sessions = tuple(name for name in signature.parameters if hints.get(name) == DB)
     callers = tuple(name for name in signature.parameters if hints.get(name) == Caller)
     kept = [parameter.replace(annotation=hints.get(name, parameter.annotation), kind=parameter.KEYWORD_ONLY)
             for name, parameter in signature.parameters.items() if name not in sessions + callers]

@@ -13,7 +13,7 @@ from ...errors import BadRequestError
 from ..auth import policy, signed_urls
 from ..auth.policy import Action, Principal, Scope
 from ..db.tables import Artifact, Version
-from ..deps import Caller, CallerDB, PlainRoute
+from ..deps import DB, Caller, PlainRoute
 from ..rendering import ngc_status
 from ..services import artifacts, audit, orgs
 from .artifact_views import KEYS, ArtifactBody, VersionBody, artifact_view, file_view, version_view
@@ -59,14 +59,14 @@ def _latest(session: Session, artifact: Artifact) -> Version | None:
 @router.get(ORG + "/{kind:kind}/{name}")
 @router.get(TEAM + "/{kind:kind}/{name}")
 @router.get(GUEST + "/{name}")
-def get_artifact(kind: str, org: str, name: str, session: CallerDB, principal: Caller, team: str | None = None) -> dict:
+def get_artifact(kind: str, org: str, name: str, session: DB, principal: Caller, team: str | None = None) -> dict:
     artifact = find(session, principal, kind, org, team, name)
     return _ok(**{KEYS[kind]["artifact"]: artifact_view(artifact, _latest(session, artifact))})
 
 
 @router.post(ORG + "/{kind:kind}")
 @router.post(TEAM + "/{kind:kind}")
-def create_artifact(kind: str, org: str, body: ArtifactBody, session: CallerDB, principal: Caller,
+def create_artifact(kind: str, org: str, body: ArtifactBody, session: DB, principal: Caller,
                     team: str | None = None) -> dict:
     org_row = orgs.get_org(session, org)
     team_row = orgs.get_team(session, org_row, team) if team else None
@@ -83,7 +83,7 @@ def create_artifact(kind: str, org: str, body: ArtifactBody, session: CallerDB, 
 
 @router.patch(ORG + "/{kind:kind}/{name}")
 @router.patch(TEAM + "/{kind:kind}/{name}")
-def update_artifact(kind: str, org: str, name: str, body: ArtifactBody, session: CallerDB, principal: Caller,
+def update_artifact(kind: str, org: str, name: str, body: ArtifactBody, session: DB, principal: Caller,
                     team: str | None = None) -> dict:
     artifact = find(session, principal, kind, org, team, name, Action.CREATE)
     if body.isPublic is not None:
@@ -95,7 +95,7 @@ def update_artifact(kind: str, org: str, name: str, body: ArtifactBody, session:
 
 @router.delete(ORG + "/{kind:kind}/{name}")
 @router.delete(TEAM + "/{kind:kind}/{name}")
-def delete_artifact(kind: str, org: str, name: str, session: CallerDB, principal: Caller,
+def delete_artifact(kind: str, org: str, name: str, session: DB, principal: Caller,
                     team: str | None = None) -> dict:
     artifact = find(session, principal, kind, org, team, name, Action.DELETE_MODEL)
     artifacts.delete_artifact(session, artifact, principal.user_id)
@@ -106,7 +106,7 @@ def delete_artifact(kind: str, org: str, name: str, session: CallerDB, principal
 @router.get(TEAM + "/{kind:kind}/{name}/versions")
 @router.get(GUEST + "/{name}/versions")
 @router.get(GUEST_TEAM + "/{name}/versions")
-def list_versions(kind: str, org: str, name: str, session: CallerDB, principal: Caller, team: str | None = None,
+def list_versions(kind: str, org: str, name: str, session: DB, principal: Caller, team: str | None = None,
                   page_size: int = Query(1000, alias="page-size", ge=1, le=1000),
                   page_number: int = Query(0, alias="page-number", ge=0)) -> dict:
     artifact = find(session, principal, kind, org, team, name)
@@ -125,7 +125,7 @@ router.add_api_route(GUEST_TEAM + "/{name}", get_artifact, methods=["GET"])
 
 @router.post(ORG + "/{kind:kind}/{name}/versions")
 @router.post(TEAM + "/{kind:kind}/{name}/versions")
-def create_version(kind: str, org: str, name: str, body: VersionBody, session: CallerDB, principal: Caller,
+def create_version(kind: str, org: str, name: str, body: VersionBody, session: DB, principal: Caller,
                    team: str | None = None) -> dict:
     artifact = find(session, principal, kind, org, team, name, Action.CREATE)
     if not body.versionId:
@@ -138,7 +138,7 @@ def create_version(kind: str, org: str, name: str, body: VersionBody, session: C
 @router.get(TEAM + "/{kind:kind}/{name}/versions/{version}")
 @router.get(GUEST + "/{name}/versions/{version}")
 @router.get(GUEST_TEAM + "/{name}/versions/{version}")
-def get_version(kind: str, org: str, name: str, version: str, session: CallerDB, principal: Caller,
+def get_version(kind: str, org: str, name: str, version: str, session: DB, principal: Caller,
                 team: str | None = None) -> dict:
     artifact = find(session, principal, kind, org, team, name)
     row = artifacts.get_version(session, artifact, version)
@@ -148,7 +148,7 @@ def get_version(kind: str, org: str, name: str, version: str, session: CallerDB,
 
 @router.patch(ORG + "/{kind:kind}/{name}/versions/{version}")
 @router.patch(TEAM + "/{kind:kind}/{name}/versions/{version}")
-def update_version(kind: str, org: str, name: str, version: str, body: VersionBody, session: CallerDB,
+def update_version(kind: str, org: str, name: str, version: str, body: VersionBody, session: DB,
                    principal: Caller, team: str | None = None,
                    set_latest: bool = Query(True, alias="set-latest")) -> dict:
     artifact = find(session, principal, kind, org, team, name, Action.CREATE)
@@ -165,7 +165,7 @@ def update_version(kind: str, org: str, name: str, version: str, body: VersionBo
 
 @router.delete(ORG + "/{kind:kind}/{name}/versions/{version}")
 @router.delete(TEAM + "/{kind:kind}/{name}/versions/{version}")
-def delete_version(kind: str, org: str, name: str, version: str, session: CallerDB, principal: Caller,
+def delete_version(kind: str, org: str, name: str, version: str, session: DB, principal: Caller,
                    team: str | None = None) -> dict:
     artifact = find(session, principal, kind, org, team, name)
     row = artifacts.get_version(session, artifact, version)
@@ -178,7 +178,7 @@ def delete_version(kind: str, org: str, name: str, version: str, session: Caller
 @router.get(TEAM + "/{kind:kind}/{name}/versions/{version}/files")
 @router.get(GUEST + "/{name}/versions/{version}/files")
 @router.get(GUEST_TEAM + "/{name}/versions/{version}/files")
-def list_files(kind: str, org: str, name: str, version: str, session: CallerDB, principal: Caller,
+def list_files(kind: str, org: str, name: str, version: str, session: DB, principal: Caller,
                team: str | None = None, page_size: int = Query(1000, alias="page-size", ge=1, le=10000),
                page_number: int = Query(0, alias="page-number", ge=0)) -> dict:
     artifact = find(session, principal, kind, org, team, name)
@@ -204,7 +204,7 @@ def download_url(request: Request, digest: str, path: str, size: int) -> str:
 @router.get(TEAM + "/{kind:kind}/{name}/{version}/files")
 @router.get("/v2/{kind:kind}/org/{org}/{name}/{version}/files")
 @router.get("/v2/{kind:kind}/org/{org}/team/{team}/{name}/{version}/files")
-def download_urls(kind: str, org: str, name: str, version: str, request: Request, session: CallerDB, principal: Caller,
+def download_urls(kind: str, org: str, name: str, version: str, request: Request, session: DB, principal: Caller,
                   team: str | None = None, path: str | None = None,
                   page_size: int = Query(1000, alias="page-size", ge=1, le=10000),
                   page_number: int = Query(0, alias="page-number", ge=0)) -> dict:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from ..auth import policy
 from ..auth.policy import Action, Scope
 from ..db.tables import AuditEvent
-from ..deps import Caller, CallerDB, PlainRoute
+from ..deps import DB, Caller, PlainRoute
 from ..rendering import ngc_status
 from ..services import audit, orgs
 from .views import ngc_date, paged
@@ -41,7 +41,7 @@ def event_view(event: AuditEvent, email: str | None) -> dict:
 
 
 @router.get("/v2/org/{org_name}/audit")
-def org_audit(org_name: str, session: CallerDB, principal: Caller,
+def org_audit(org_name: str, session: DB, principal: Caller,
               page_size: int = Query(100, alias="page-size", ge=1, le=1000),
               page_number: int = Query(0, alias="page-number", ge=0, le=MAX_PAGE_NUMBER)) -> dict:
     """The org's changes, newest first: who, what, when and from which address."""

@@ -10,7 +10,7 @@ from ... import __version__
 from ...errors import InvalidApiKeyError, UnauthorizedError
 from ..auth import credentials, policy
 from ..auth.policy import ROLE_ALIASES, Role
-from ..deps import DB, Caller, CallerDB, PlainRoute
+from ..deps import DB, Caller, PlainRoute
 from ..rendering import ngc_status
 from ..services import audit, images_auth, keys, orgs, ratelimit, users
 from .views import key_view, user_view
@@ -74,7 +74,7 @@ def caller_info(request: Request, session: DB, credentials_: str = Form(default=
 
 
 @router.get("/v2/users/me")
-def users_me(session: CallerDB, principal: Caller,
+def users_me(session: DB, principal: Caller,
              org_name: str | None = Query(default=None, alias="org-name")) -> dict:
     user = users.get_user(session, _require_user(principal))
     org_id = orgs.get_org(session, org_name).id if org_name else None
@@ -108,7 +108,7 @@ class NewKeyBody(BaseModel):
 
 
 @router.post("/v3/keys")
-def create_key(request: Request, body: NewKeyBody, session: CallerDB, principal: Caller) -> dict:
+def create_key(request: Request, body: NewKeyBody, session: DB, principal: Caller) -> dict:
     user = users.get_user(session, _require_user(principal))
     org_name = body.org or request.headers.get("nv-ngc-org") or (user.roles[0].org.name if user.roles else "")
     org = orgs.get_org(session, org_name)
@@ -119,13 +119,13 @@ def create_key(request: Request, body: NewKeyBody, session: CallerDB, principal:
 
 
 @router.get("/v3/keys")
-def list_keys(session: CallerDB, principal: Caller) -> dict:
+def list_keys(session: DB, principal: Caller) -> dict:
     user = users.get_user(session, _require_user(principal))
     return _ok(keys=[key_view(row) for row in keys.list_personal_keys(session, user)])
 
 
 @router.delete("/v3/keys/{key_id}")
-def revoke_key(session: CallerDB, principal: Caller, key_id: int = Path(ge=1, le=2**31 - 1)) -> dict:
+def revoke_key(session: DB, principal: Caller, key_id: int = Path(ge=1, le=2**31 - 1)) -> dict:
     user = users.get_user(session, _require_user(principal))
     row = keys.revoke_personal_key(session, user, key_id)
     audit.record(session, user.id, row.org_id, "personal_key.revoke", f"{user.email} {row.name}")

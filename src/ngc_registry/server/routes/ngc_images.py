@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ...errors import ManifestUnknownError
 from ..auth.policy import Action, Principal
 from ..db.tables import ImageManifest, ImageRepository, ImageTag, Org, Team
-from ..deps import Caller, CallerDB, PlainRoute
+from ..deps import DB, Caller, PlainRoute
 from ..rendering import ngc_status
 from ..services import images, images_manifests, search
 from .views import ngc_date, paged
@@ -81,13 +81,13 @@ def image_view(tag: ImageTag) -> dict:
 
 @router.get(REPO)
 @router.get(TEAM_REPO)
-def get_repository(org: str, repo: str, session: CallerDB, principal: Caller, team: str | None = None) -> dict:
+def get_repository(org: str, repo: str, session: DB, principal: Caller, team: str | None = None) -> dict:
     return repository_view(session, _find(session, principal, org, team, repo))
 
 
 @router.get(REPO + "/images")
 @router.get(TEAM_REPO + "/images")
-def list_images(org: str, repo: str, session: CallerDB, principal: Caller, team: str | None = None,
+def list_images(org: str, repo: str, session: DB, principal: Caller, team: str | None = None,
                 page_size: int = Query(100, alias="page-size", ge=1, le=1000),
                 page_number: int = Query(0, alias="page-number", ge=0)) -> dict:
     tags = images.tags_by_recency(session, _find(session, principal, org, team, repo))
@@ -98,7 +98,7 @@ def list_images(org: str, repo: str, session: CallerDB, principal: Caller, team:
 
 @router.get(REPO + "/images/{tag}")
 @router.get(TEAM_REPO + "/images/{tag}")
-def get_image(org: str, repo: str, tag: str, session: CallerDB, principal: Caller, team: str | None = None) -> dict:
+def get_image(org: str, repo: str, tag: str, session: DB, principal: Caller, team: str | None = None) -> dict:
     repository = _find(session, principal, org, team, repo)
     manifest = _tag(session, repository, tag).manifest
     architectures = sorted({a["architecture"] for a in _architectures(manifest) if a["architecture"]})
@@ -109,14 +109,14 @@ def get_image(org: str, repo: str, tag: str, session: CallerDB, principal: Calle
 
 @router.get(REPO + "/tags/{tag}")
 @router.get(TEAM_REPO + "/tags/{tag}")
-def get_tag(org: str, repo: str, tag: str, session: CallerDB, principal: Caller, team: str | None = None) -> dict:
+def get_tag(org: str, repo: str, tag: str, session: DB, principal: Caller, team: str | None = None) -> dict:
     found = _tag(session, _find(session, principal, org, team, repo), tag)
     return {**image_view(found), "requestStatus": ngc_status()}
 
 
 @router.patch(REPO)
 @router.patch(TEAM_REPO)
-def update_repository(org: str, repo: str, body: RepositoryBody, session: CallerDB, principal: Caller,
+def update_repository(org: str, repo: str, body: RepositoryBody, session: DB, principal: Caller,
                       team: str | None = None) -> dict:
     repository = images.edit_repository(session, principal, _name(org, team, repo), body.meta(), body.isPublic,
                                         body.latestTag)
@@ -125,14 +125,14 @@ def update_repository(org: str, repo: str, body: RepositoryBody, session: Caller
 
 @router.delete(REPO)
 @router.delete(TEAM_REPO)
-def delete_repository(org: str, repo: str, session: CallerDB, principal: Caller, team: str | None = None) -> dict:
+def delete_repository(org: str, repo: str, session: DB, principal: Caller, team: str | None = None) -> dict:
     images.remove_repository(session, principal, _name(org, team, repo))
     return {"requestStatus": ngc_status()}
 
 
 @router.delete(REPO + "/images/{tag}")
 @router.delete(TEAM_REPO + "/images/{tag}")
-def delete_image(org: str, repo: str, tag: str, session: CallerDB, principal: Caller, team: str | None = None) -> dict:
+def delete_image(org: str, repo: str, tag: str, session: DB, principal: Caller, team: str | None = None) -> dict:
     images_manifests.delete_manifest(session, principal, _name(org, team, repo), tag)
     return {"requestStatus": ngc_status()}
 

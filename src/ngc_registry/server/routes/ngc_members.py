@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ..auth.policy import Principal, Role
-from ..deps import Caller, CallerDB, PlainRoute
+from ..deps import DB, Caller, PlainRoute
 from ..rendering import ngc_status
 from ..services import members
 from .ui_auth import activation_link
@@ -33,12 +33,12 @@ def _add(request: Request, session: Session, principal: Principal, org_name: str
 
 
 @router.post("/v2/org/{org_name}/users")
-def add_org_user(org_name: str, body: NewMember, request: Request, session: CallerDB, principal: Caller) -> dict:
+def add_org_user(org_name: str, body: NewMember, request: Request, session: DB, principal: Caller) -> dict:
     return _add(request, session, principal, org_name, None, body)
 
 
 @router.post("/v2/org/{org_name}/team/{team_name}/users")
-def add_team_user(org_name: str, team_name: str, body: NewMember, request: Request, session: CallerDB,
+def add_team_user(org_name: str, team_name: str, body: NewMember, request: Request, session: DB,
                   principal: Caller) -> dict:
     return _add(request, session, principal, org_name, team_name, body)
 
@@ -50,36 +50,36 @@ def _change(session: Session, principal: Principal, org_name: str, team_name: st
 
 
 @router.patch("/v3/orgs/{org_name}/teams/{team_name}/users/{ident}/add-role")
-def add_team_role(org_name: str, team_name: str, ident: str, session: CallerDB, principal: Caller,
+def add_team_role(org_name: str, team_name: str, ident: str, session: DB, principal: Caller,
                   roles: list[str] = Query(default=[])) -> dict:
     return _change(session, principal, org_name, team_name, ident, roles, add=True)
 
 
 @router.delete("/v3/orgs/{org_name}/teams/{team_name}/users/{ident}/remove-role")
-def remove_team_role(org_name: str, team_name: str, ident: str, session: CallerDB, principal: Caller,
+def remove_team_role(org_name: str, team_name: str, ident: str, session: DB, principal: Caller,
                      roles: list[str] = Query(default=[])) -> dict:
     return _change(session, principal, org_name, team_name, ident, roles, add=False)
 
 
 @router.patch("/v3/orgs/{org_name}/users/{ident}/add-role")
-def add_org_role(org_name: str, ident: str, session: CallerDB, principal: Caller,
+def add_org_role(org_name: str, ident: str, session: DB, principal: Caller,
                  roles: list[str] = Query(default=[])) -> dict:
     return _change(session, principal, org_name, None, ident, roles, add=True)
 
 
 @router.delete("/v3/orgs/{org_name}/users/{ident}/remove-role")
-def remove_org_role(org_name: str, ident: str, session: CallerDB, principal: Caller,
+def remove_org_role(org_name: str, ident: str, session: DB, principal: Caller,
                     roles: list[str] = Query(default=[])) -> dict:
     return _change(session, principal, org_name, None, ident, roles, add=False)
 
 
 @router.delete("/v2/org/{org_name}/users/{ident}")
-def remove_org_user(org_name: str, ident: str, session: CallerDB, principal: Caller) -> dict:
+def remove_org_user(org_name: str, ident: str, session: DB, principal: Caller) -> dict:
     members.remove_member(session, principal, org_name, None, ident)
     return {"requestStatus": ngc_status()}
 
 
 @router.delete("/v2/org/{org_name}/team/{team_name}/users/{ident}")
-def remove_team_user(org_name: str, team_name: str, ident: str, session: CallerDB, principal: Caller) -> dict:
+def remove_team_user(org_name: str, team_name: str, ident: str, session: DB, principal: Caller) -> dict:
     members.remove_member(session, principal, org_name, team_name, ident)
     return {"requestStatus": ngc_status()}

@@ -12,7 +12,7 @@ from ...errors import BadRequestError, UnauthorizedError
 from ..auth import policy
 from ..auth.policy import Action, Principal, Scope
 from ..db.tables import Org, Team
-from ..deps import Caller, CallerDB, PlainRoute
+from ..deps import DB, Caller, PlainRoute
 from ..rendering import ngc_status
 from ..services import orgs, users
 from .views import org_view, paged, team_view, user_view
@@ -31,7 +31,7 @@ def _place(session: Session, org_name: str, team_name: str | None = None) -> tup
 
 
 @router.get("/v2/orgs")
-def list_orgs(session: CallerDB, principal: Caller,
+def list_orgs(session: DB, principal: Caller,
               page_size: int = Query(500, alias="page-size", ge=1, le=1000)) -> dict:
     if principal.is_guest:
         raise UnauthorizedError("Authentication required: provide an API key.")
@@ -40,7 +40,7 @@ def list_orgs(session: CallerDB, principal: Caller,
 
 
 @router.get("/v2/orgs/{org_name}")
-def get_org(org_name: str, session: CallerDB, principal: Caller) -> dict:
+def get_org(org_name: str, session: DB, principal: Caller) -> dict:
     org, _, scope = _place(session, org_name)
     policy.authorize(principal, Action.VIEW_ORG, scope)
     return _ok(organizations=org_view(org))
@@ -52,7 +52,7 @@ def _team_visible(principal: Principal, org: Org, team: Team) -> bool:
 
 
 @router.get("/v2/org/{org_name}/teams")
-def list_teams(org_name: str, session: CallerDB, principal: Caller,
+def list_teams(org_name: str, session: DB, principal: Caller,
                page_size: int = Query(500, alias="page-size", ge=1, le=1000)) -> dict:
     org, _, scope = _place(session, org_name)
     policy.authorize(principal, Action.VIEW_ORG, scope)
@@ -66,14 +66,14 @@ class NewTeam(BaseModel):
 
 
 @router.post("/v2/org/{org_name}/teams")
-def create_team(org_name: str, body: NewTeam, session: CallerDB, principal: Caller) -> dict:
+def create_team(org_name: str, body: NewTeam, session: DB, principal: Caller) -> dict:
     org, _, scope = _place(session, org_name)
     policy.authorize(principal, Action.ADD_TEAM, scope)
     return _ok(team=team_view(orgs.create_team(session, org, body.name, body.description, principal.user_id)))
 
 
 @router.get("/v2/org/{org_name}/teams/{team_name}")
-def get_team(org_name: str, team_name: str, session: CallerDB, principal: Caller) -> dict:
+def get_team(org_name: str, team_name: str, session: DB, principal: Caller) -> dict:
     org, team, scope = _place(session, org_name, team_name)
     if not _team_visible(principal, org, team):
         policy.authorize(principal, Action.VIEW, scope)
@@ -102,14 +102,14 @@ def _list_users(session: Session, principal: Principal, org_name: str, team_name
 
 
 @router.get("/v2/org/{org_name}/users")
-def list_org_users(org_name: str, session: CallerDB, principal: Caller, q: str | None = None,
+def list_org_users(org_name: str, session: DB, principal: Caller, q: str | None = None,
                    page_size: int = Query(100, alias="page-size", ge=1, le=1000),
                    page_number: int = Query(0, alias="page-number", ge=0, le=1_000_000)) -> dict:
     return _list_users(session, principal, org_name, None, page_number, page_size, q)
 
 
 @router.get("/v2/org/{org_name}/team/{team_name}/users")
-def list_team_users(org_name: str, team_name: str, session: CallerDB, principal: Caller, q: str | None = None,
+def list_team_users(org_name: str, team_name: str, session: DB, principal: Caller, q: str | None = None,
                     page_size: int = Query(100, alias="page-size", ge=1, le=1000),
                     page_number: int = Query(0, alias="page-number", ge=0, le=1_000_000)) -> dict:
     return _list_users(session, principal, org_name, team_name, page_number, page_size, q)
@@ -126,11 +126,11 @@ def _get_member(session: Session, principal: Principal, org_name: str, team_name
 
 
 @router.get("/v2/org/{org_name}/users/{ident}")
-def get_org_user(org_name: str, ident: str, session: CallerDB, principal: Caller) -> dict:
+def get_org_user(org_name: str, ident: str, session: DB, principal: Caller) -> dict:
     return _get_member(session, principal, org_name, None, ident)
 
 
 @router.get("/v2/org/{org_name}/team/{team_name}/users/{ident}")
 @router.get("/v3/orgs/{org_name}/teams/{team_name}/users/{ident}")
-def get_team_user(org_name: str, team_name: str, ident: str, session: CallerDB, principal: Caller) -> dict:
+def get_team_user(org_name: str, team_name: str, ident: str, session: DB, principal: Caller) -> dict:
     return _get_member(session, principal, org_name, team_name, ident)

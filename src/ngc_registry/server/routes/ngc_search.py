@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import Row
 
 from ...errors import BadRequestError
-from ..deps import Caller, CallerDB, PlainRoute
+from ..deps import DB, Caller, PlainRoute
 from ..rendering import ngc_status
 from ..services import orgs, search
 from . import ngc_images
@@ -63,7 +63,7 @@ def _results(resource_type: str, query: search.Query | None, found: tuple[list, 
 
 
 @router.get("/v2/search/catalog/resources/{resource_type}")
-def search_catalog(resource_type: str, session: CallerDB, principal: Caller, q: str | None = None) -> dict:
+def search_catalog(resource_type: str, session: DB, principal: Caller, q: str | None = None) -> dict:
     query = parse_query(resource_type, q)
     if resource_type == "CONTAINER":
         return ngc_images.search_results(session, principal, query)
@@ -80,7 +80,7 @@ def search_subscriber(resource_type: str, q: str | None = None) -> dict:
 
 @router.get("/v2/search/org/{org_name}/resources/{resource_type}")
 @router.get("/v2/search/org/{org_name}/team/{team_name}/resources/{resource_type}")
-def search_space(org_name: str, resource_type: str, session: CallerDB, principal: Caller, team_name: str | None = None,
+def search_space(org_name: str, resource_type: str, session: DB, principal: Caller, team_name: str | None = None,
                  q: str | None = None) -> dict:
     query = parse_query(resource_type, q)
     org = orgs.get_org(session, org_name)

@@ -11,7 +11,7 @@ from ..auth import signed_urls
 from ..auth.policy import Action, Principal
 from ..db.locks import lock_row
 from ..db.tables import Upload, Version
-from ..deps import Caller, CallerDB, PlainRoute
+from ..deps import DB, Caller, PlainRoute
 from ..rendering import ngc_status
 from ..services import artifacts, audit, blobs, transfers
 from .ngc_artifacts import ORG, TEAM, find
@@ -25,7 +25,7 @@ class HashCheck(BaseModel):
 
 @router.post(ORG + "/{kind:kind}/{name}/files")
 @router.post(TEAM + "/{kind:kind}/{name}/files")
-def hash_check(kind: str, org: str, name: str, body: HashCheck, session: CallerDB, principal: Caller,
+def hash_check(kind: str, org: str, name: str, body: HashCheck, session: DB, principal: Caller,
                team: str | None = None) -> dict:
     find(session, principal, kind, org, team, name, Action.CREATE)
     wanted = {entry.get("sha256", ""): transfers.digest_from_b64(entry.get("sha256", "")) for entry in body.files}
@@ -74,7 +74,7 @@ def part_urls(request: Request, upload: Upload, numbers: list[int]) -> list[str]
 
 @router.post(ORG + "/files/multipart")
 @router.post(TEAM + "/files/multipart")
-def start_multipart(org: str, body: MultipartBody, request: Request, session: CallerDB, principal: Caller,
+def start_multipart(org: str, body: MultipartBody, request: Request, session: DB, principal: Caller,
                     team: str | None = None) -> dict:
     version = _pending_version(session, principal, org, team, body)
     if body.size is None and not body.uploadID:
@@ -91,7 +91,7 @@ def start_multipart(org: str, body: MultipartBody, request: Request, session: Ca
 
 @router.put(ORG + "/files/multipart")
 @router.put(TEAM + "/files/multipart")
-def complete_multipart(org: str, body: MultipartBody, request: Request, session: CallerDB, principal: Caller,
+def complete_multipart(org: str, body: MultipartBody, request: Request, session: DB, principal: Caller,
                        team: str | None = None) -> dict:
     version = _pending_version(session, principal, org, team, body)
     upload = session.get(Upload, body.uploadID or "")
@@ -114,7 +114,7 @@ class CommitBody(BaseModel):
 
 @router.post(ORG + "/files/commit")
 @router.post(TEAM + "/files/commit")
-def commit(org: str, body: CommitBody, session: CallerDB, principal: Caller, team: str | None = None) -> dict:
+def commit(org: str, body: CommitBody, session: DB, principal: Caller, team: str | None = None) -> dict:
     if body.artifactType not in artifacts.KINDS:
         raise BadRequestError(f"Unknown artifactType '{body.artifactType}': use models or resources.")
     artifact = find(session, principal, body.artifactType, org, team, body.name, Action.CREATE)

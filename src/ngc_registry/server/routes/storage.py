@@ -19,6 +19,11 @@ MERGE_BYTES = 1 << 20
 REDIRECT_TTL = 20 * 60
 
 
+def redirect_ttl(settings) -> int:
+    """How long a redirect to the object store stays valid: never longer than the registry's own signed URLs."""
+    return min(REDIRECT_TTL, settings.signed_url_ttl)
+
+
 class BlobFileResponse(FileResponse):
     chunk_size = 1 << 20  # Starlette's 64 KiB default costs 4x the CPU on large files
 
@@ -31,7 +36,7 @@ async def get_blob(token: str, request: Request) -> Response:
     store = request.app.state.store
     path = store.local_path(obj["d"])
     if path is None:  # URLs signed before the registry moved to an object store
-        url = store.download_url(obj["d"], obj["n"], min(REDIRECT_TTL, request.app.state.settings.signed_url_ttl))
+        url = store.download_url(obj["d"], obj["n"], redirect_ttl(request.app.state.settings))
         return RedirectResponse(url, status_code=307)
     if not path.is_file():
         raise NotFoundError("The object behind this URL no longer exists.")
@@ -105,8 +110,7 @@ async def remote_blob(request: Request, digest: str, size: int, headers: dict[st
     if request.method == "HEAD":
         return Response(status_code=200, headers={**headers, "Content-Length": str(size)})
     if state.settings.s3_redirect:
-        url = await run_in_threadpool(store.download_url, digest, None,
-                                      min(REDIRECT_TTL, state.settings.signed_url_ttl))
+        url = await run_in_threadpool(store.download_url, digest, None, redirect_ttl(state.settings))
         return RedirectResponse(url, status_code=307, headers=headers)
     chosen = _one_range(request.headers.get("range"), size)
     span = f"bytes={chosen[0]}-{chosen[1] - 1}" if chosen else None

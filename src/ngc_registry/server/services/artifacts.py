@@ -30,13 +30,14 @@ def resource_id(org: Org, team: Team | None, name: str) -> str:
 
 
 # Statements of the hottest lookups are built once: building one costs more than running it on SQLite.
-_ARTIFACT_BY_ID = select(Artifact).where(Artifact.kind == bindparam("kind"), Artifact.resource_id == bindparam("rid"))
+_ARTIFACT_BY_RESOURCE_ID = select(Artifact).where(Artifact.kind == bindparam("kind"),
+                                                  Artifact.resource_id == bindparam("rid"))
 _VERSION_BY_NAME = select(Version).where(Version.artifact_id == bindparam("artifact_id"),
                                          Version.version == bindparam("version"))
 
 
 def get_artifact(session: Session, kind: str, org: Org, team: Team | None, name: str) -> Artifact:
-    found = session.scalar(_ARTIFACT_BY_ID, {"kind": kind, "rid": resource_id(org, team, name)})
+    found = session.scalar(_ARTIFACT_BY_RESOURCE_ID, {"kind": kind, "rid": resource_id(org, team, name)})
     if found is None:
         raise NotFoundError(f"Target '{resource_id(org, team, name)}' could not be found.")
     set_committed_value(found, "org", org)  # the caller holds them; spares a lazy load each
