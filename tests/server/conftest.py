@@ -132,4 +132,6 @@ def registry(settings) -> Registry:
     app = create_app(settings)
     with AppClient(app) as client:
         yield Registry(client=client, admin_key=done.api_key)
-    app.state.sessions.kw["bind"].dispose()
+    for sessions in (app.state.sessions, app.state.read_sessions):
+        if sessions is not None:
+            sessions.kw["bind"].dispose()

@@ -52,6 +52,15 @@ def test_guessing_at_token_is_limited_per_account_then_per_client(strict):
     assert caller.status_code == 429
 
 
+def test_guessing_at_caller_info_is_limited_too(strict):
+    """get-caller-info reads on the event loop on SQLite (deps.reads_only): its failures still count, at once."""
+    for _ in range(5):
+        assert strict.client.post("/v3/keys/get-caller-info", data={"credentials": "ngcr_wrong"}).status_code == 401
+    caller = strict.client.post("/v3/keys/get-caller-info", data={"credentials": strict.admin_key})
+    assert caller.status_code == 429, caller.text
+    assert token_status(strict, "$oauthtoken", strict.admin_key) == 429
+
+
 def test_failures_from_other_clients_and_accounts_do_not_count(strict):
     for _ in range(3):
         assert token_status(strict, "someone@example.com", "ngcr_wrong") == 401

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from .. import __version__
-from .db.base import make_engine, make_sessionmaker, transaction
+from .db.base import make_engine, make_read_only_engine, make_sessionmaker, transaction
 from .db.tables import Setting
 from .rendering import install_error_handlers
 from .routes import (ngc_artifacts, ngc_identity, ngc_images, ngc_members, ngc_orgs, ngc_search, ngc_uploads, oci,
@@ -67,6 +67,8 @@ def create_app(settings: Settings, store=None) -> FastAPI:
     engine = make_engine(settings.db_url)
     app.state.settings = settings
     app.state.sessions = make_sessionmaker(engine)
+    read_only = make_read_only_engine(settings.db_url)
+    app.state.read_sessions = make_sessionmaker(read_only) if read_only is not None else None
     app.state.token_secret = _load_token_secret(app.state.sessions)
     app.state.storage_secret = hmac.new(app.state.token_secret.encode(), b"storage", "sha256").hexdigest()
     app.state.store = store or settings.open_store()

@@ -3,7 +3,7 @@
 `DB` and `Caller` are FastAPI dependencies (the caller's in the request's transaction). A `PlainRoute` (the NGC
 API) supplies both itself and runs the whole request in one worker-thread hop: open the transaction, authenticate,
 call the endpoint, commit, render the dict as JSON; as dependencies they would cost a hop each, and the
-transaction a second one for its exit.
+transaction a second one for its exit. A `reads_only` endpoint on SQLite takes no hop: it runs on the event loop.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import functools
 import inspect
 import typing
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -19,6 +20,7 @@ import pydantic_core
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import ForbiddenError
 from .auth.credentials import authenticate
@@ -81,23 +83,73 @@ def _injected(endpoint) -> tuple[_Injected, inspect.Signature]:
     return injected, signature.replace(parameters=kept, return_annotation=hints.get("return", dict))
 
 
+def reads_only(endpoint):
+    """Marks a `PlainRoute` endpoint that reads only (its caller's authentication included), or writes through
+    `write_after_reads`. On SQLite it runs on the event loop with a session that refuses writes: a thread hop costs
+    more CPU than such a read (~250 us against ~150 us here), and a read there neither waits for a lock nor lets go
+    of the GIL for long."""
+    endpoint.reads_only = True
+    return endpoint
+
+
+_after_reads: ContextVar[list | None] = ContextVar("after_reads", default=None)
+
+
+def write_after_reads(write) -> None:
+    """Runs `write()` (which opens its own transaction): at once in a worker thread's request; in a `reads_only`
+    request on the event loop, in a worker thread once the endpoint is done, before the response is sent."""
+    queued = _after_reads.get()
+    if queued is None:
+        write()
+    else:
+        queued.append(write)
+
+
 def in_one_hop(endpoint, status_code: int):
+    """The endpoint as FastAPI calls it: with its session and caller supplied, in one worker-thread hop (none for
+    a `reads_only` one on SQLite)."""
     injected, signature = _injected(endpoint)
+    handled = functools.partial(_handled, endpoint, injected, status_code)
+    runs = _on_the_loop_or_a_thread if getattr(endpoint, "reads_only", False) else _in_a_thread
+    wrapper = functools.update_wrapper(runs(handled, injected.request), endpoint)
+    wrapper.__signature__ = signature
+    return wrapper
 
-    @functools.wraps(endpoint)
-    def handled(**kwargs):
-        request = kwargs[injected.request] if injected.endpoint_takes_request else kwargs.pop(injected.request)
-        if not injected.sessions and not injected.callers:
-            return _rendered(endpoint(**kwargs), status_code)
-        with transaction(request.app.state.sessions) as session:
-            kwargs.update(dict.fromkeys(injected.sessions, session))
-            if injected.callers:
-                kwargs.update(dict.fromkeys(injected.callers, principal_of(request, session)))
-            result = endpoint(**kwargs)
-        return _rendered(result, status_code)  # committed first: a 2xx means the change is durable
 
-    handled.__signature__ = signature
-    return handled
+def _in_a_thread(handled, request_name: str):
+    def hop(**kwargs):
+        return handled(kwargs[request_name].app.state.sessions, kwargs)
+
+    return hop
+
+
+def _on_the_loop_or_a_thread(handled, request_name: str):
+    async def read(**kwargs):
+        state = kwargs[request_name].app.state
+        if state.read_sessions is None:
+            return await run_in_threadpool(handled, state.sessions, kwargs)
+        queued = []
+        token = _after_reads.set(queued)
+        try:
+            return handled(state.read_sessions, kwargs)
+        finally:
+            _after_reads.reset(token)
+            for write in queued:
+                await run_in_threadpool(write)
+
+    return read
+
+
+def _handled(endpoint, injected: _Injected, status_code: int, sessions, kwargs: dict):
+    request = kwargs[injected.request] if injected.endpoint_takes_request else kwargs.pop(injected.request)
+    if not injected.sessions and not injected.callers:
+        return _rendered(endpoint(**kwargs), status_code)
+    with transaction(sessions) as session:
+        kwargs.update(dict.fromkeys(injected.sessions, session))
+        if injected.callers:
+            kwargs.update(dict.fromkeys(injected.callers, principal_of(request, session)))
+        result = endpoint(**kwargs)
+    return _rendered(result, status_code)  # committed first: a 2xx means the change is durable
 
 
 def _rendered(result, status_code: int):

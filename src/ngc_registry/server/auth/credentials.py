@@ -93,7 +93,7 @@ def principal_for_token(session: Session, claims: dict) -> Principal:
     """A token's caller in one query: its key (still usable?), the key's user (active?) and that user's grants
     (narrowed to the key's org for org-bound keys). The key is read on every request, so revoking it ends its
     tokens at once; this is `live_key` + `principal_for_key` without loading ORM objects."""
-    rows = session.execute(_CALLER_OF_KEY, {"key_id": int(claims["kid"])}).all()
+    rows = session.connection().execute(_CALLER_OF_KEY, {"key_id": int(claims["kid"])}).all()
     now = utcnow()
     if not rows or rows[0].revoked_at is not None or not rows[0].is_active or (
             rows[0].expires_at is not None and rows[0].expires_at <= now):

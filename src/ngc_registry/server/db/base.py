@@ -41,6 +41,23 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=PG_POOL, max_overflow=PG_OVERFLOW, pool_pre_ping=True)
 
 
+def _refuse_writes(dbapi_connection, _record) -> None:
+    dbapi_connection.execute("PRAGMA query_only=ON")
+
+
+def make_read_only_engine(url: str) -> Engine | None:
+    """For reads run on the event loop (`deps.reads_only`): SQLite only, where a read never waits (WAL readers take
+    no lock a writer holds) and runs in this process. A write through it fails at once ("attempt to write a readonly
+    database") instead of waiting for the write lock with the loop blocked. PostgreSQL reads wait on the network:
+    None, they stay in worker threads."""
+    if not url.startswith("sqlite"):
+        return None
+    engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=1, max_overflow=-1)
+    event.listen(engine, "connect", _tune_sqlite)
+    event.listen(engine, "connect", _refuse_writes)
+    return engine
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

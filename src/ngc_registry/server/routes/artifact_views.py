@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Row
 
-from ..db.tables import Artifact, Version, VersionFile
+from ..db.tables import Artifact, User, Version, VersionFile
 from ..services.transfers import digest_to_b64
 from .views import ngc_date
 
@@ -91,29 +92,53 @@ class VersionBody(BaseModel):
 
 
 def artifact_view(artifact: Artifact, latest: Version | None = None) -> dict:
+    return _artifact_wire(artifact, artifact.org.name, artifact.team.name if artifact.team else None,
+                          _email(artifact.creator), latest.id if latest else None,
+                          latest.total_size if latest else None)
+
+
+def artifact_card_view(card: Row) -> dict:
+    """`artifacts.artifact_card`'s row on the wire, as `artifact_view` puts the ORM artifact."""
+    return _artifact_wire(card, card.org_name, card.team_name, card.creator_email, card.latest_id, card.latest_size)
+
+
+def _artifact_wire(artifact, org_name: str, team_name: str | None, creator_email: str | None, latest_id: int | None,
+                   latest_size: int | None) -> dict:
     meta = dict(artifact.meta)
     framework = meta.pop("framework", None)
     view = {
-        **meta, "name": artifact.name, "orgName": artifact.org.name,
-        "teamName": artifact.team.name if artifact.team else None,
+        **meta, "name": artifact.name, "orgName": org_name, "teamName": team_name,
         KEYS[artifact.kind]["framework"]: framework, "labels": meta.get("labels", []),
         "displayName": meta.get("displayName") or artifact.name, "isPublic": artifact.is_public,
         "createdDate": ngc_date(artifact.created_at), "updatedDate": ngc_date(artifact.updated_at),
-        "createdByUser": artifact.creator.email if artifact.creator else None,
-        "latestVersionIdStr": artifact.latest_version, "hasSignedVersion": False, "canGuestDownload":
-        artifact.is_public, "isReadOnly": False, "accessType": "PUBLIC" if artifact.is_public else "PRIVATE",
+        "createdByUser": creator_email, "latestVersionIdStr": artifact.latest_version, "hasSignedVersion": False,
+        "canGuestDownload": artifact.is_public, "isReadOnly": False,
+        "accessType": "PUBLIC" if artifact.is_public else "PRIVATE",
     }
-    if latest is not None:
-        view["latestVersionSizeInBytes"] = latest.total_size
-        view["latestVersionId"] = latest.id
+    if latest_id is not None:
+        view["latestVersionSizeInBytes"] = latest_size
+        view["latestVersionId"] = latest_id
     return view
 
 
 def version_view(version: Version) -> dict:
+    return _version_wire(version, _email(version.creator))
+
+
+def version_card_view(card: Row) -> dict:
+    """`artifacts.version_card`'s row on the wire, as `version_view` puts the ORM version."""
+    return _version_wire(card, card.creator_email)
+
+
+def _version_wire(version, creator_email: str | None) -> dict:
     return {**version.meta, "versionId": version.version, "id": version.id, "status": version.status,
             "storageVersion": "V2", "totalFileCount": version.file_count, "totalSizeInBytes": version.total_size,
             "createdDate": ngc_date(version.created_at), "updatedDate": ngc_date(version.updated_at),
-            "createdByUser": version.creator.email if version.creator else None, "isSigned": False}
+            "createdByUser": creator_email, "isSigned": False}
+
+
+def _email(user: User | None) -> str | None:
+    return user.email if user else None
 
 
 def file_view(row: VersionFile) -> dict:

@@ -7,16 +7,26 @@ and, for reads, at the guest paths `/v2/{kind}/{org}[/{team}]/...`.
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from ...errors import BadRequestError
 from ..auth import policy, signed_urls
 from ..auth.policy import Action, Principal, Scope
 from ..db.tables import Artifact, Version
-from ..deps import DB, Caller, PlainRoute
+from ..deps import DB, Caller, PlainRoute, reads_only
 from ..rendering import ngc_status
 from ..services import artifacts, audit, orgs
-from .artifact_views import KEYS, ArtifactBody, VersionBody, artifact_view, file_view, version_view
+from .artifact_views import (
+    KEYS,
+    ArtifactBody,
+    VersionBody,
+    artifact_card_view,
+    artifact_view,
+    file_view,
+    version_card_view,
+    version_view,
+)
 
 router = APIRouter(route_class=PlainRoute)
 
@@ -50,6 +60,17 @@ def find(session: Session, principal: Principal, kind: str, org: str, team: str 
     return artifact
 
 
+def find_card(session: Session, principal: Principal, kind: str, org: str, team: str | None, name: str) -> Row:
+    """As `find` for viewing, in one read (`artifacts.artifact_card`); a missing artifact, team or org is answered
+    by `find`, which tells them apart."""
+    card = artifacts.artifact_card(session, kind, org, team, name)
+    if card is None or card.team_deleted:
+        find(session, principal, kind, org, team, name)
+        raise artifacts.NotFoundError(f"Target '{org}/{team + '/' if team else ''}{name}' could not be found.")
+    policy.authorize(principal, Action.VIEW, scope_of(card))
+    return card
+
+
 def _latest(session: Session, artifact: Artifact) -> Version | None:
     if not artifact.latest_version:
         return None
@@ -59,9 +80,9 @@ def _latest(session: Session, artifact: Artifact) -> Version | None:
 @router.get(ORG + "/{kind:kind}/{name}")
 @router.get(TEAM + "/{kind:kind}/{name}")
 @router.get(GUEST + "/{name}")
+@reads_only
 def get_artifact(kind: str, org: str, name: str, session: DB, principal: Caller, team: str | None = None) -> dict:
-    artifact = find(session, principal, kind, org, team, name)
-    return _ok(**{KEYS[kind]["artifact"]: artifact_view(artifact, _latest(session, artifact))})
+    return _ok(**{KEYS[kind]["artifact"]: artifact_card_view(find_card(session, principal, kind, org, team, name))})
 
 
 @router.post(ORG + "/{kind:kind}")
@@ -138,12 +159,12 @@ def create_version(kind: str, org: str, name: str, body: VersionBody, session: D
 @router.get(TEAM + "/{kind:kind}/{name}/versions/{version}")
 @router.get(GUEST + "/{name}/versions/{version}")
 @router.get(GUEST_TEAM + "/{name}/versions/{version}")
+@reads_only
 def get_version(kind: str, org: str, name: str, version: str, session: DB, principal: Caller,
                 team: str | None = None) -> dict:
-    artifact = find(session, principal, kind, org, team, name)
-    row = artifacts.get_version(session, artifact, version)
-    return _ok(**{KEYS[kind]["artifact"]: artifact_view(artifact, _latest(session, artifact)),
-                  KEYS[kind]["version"]: version_view(row)})
+    card = find_card(session, principal, kind, org, team, name)
+    return _ok(**{KEYS[kind]["artifact"]: artifact_card_view(card),
+                  KEYS[kind]["version"]: version_card_view(artifacts.version_card(session, card, version))})
 
 
 @router.patch(ORG + "/{kind:kind}/{name}/versions/{version}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import APIRouter, Form, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -10,7 +12,7 @@ from ... import __version__
 from ...errors import InvalidApiKeyError, UnauthorizedError
 from ..auth import credentials, policy
 from ..auth.policy import ROLE_ALIASES, Role
-from ..deps import DB, Caller, PlainRoute
+from ..deps import DB, Caller, PlainRoute, reads_only, write_after_reads
 from ..rendering import ngc_status
 from ..services import audit, images_auth, keys, orgs, ratelimit, users
 from .views import key_view, user_view
@@ -41,7 +43,8 @@ def _guarded(request: Request, session, account: str | None, resolve):
     try:
         return resolve()
     except UnauthorizedError:
-        ratelimit.record_failure(request.app.state.sessions, limit, client, account)
+        write_after_reads(functools.partial(ratelimit.record_failure, request.app.state.sessions, limit, client,
+                                            account))
         raise
 
 
@@ -64,13 +67,14 @@ def token(request: Request, session: DB, scope: list[str] = Query(default=[]), s
 
 
 @router.post("/v3/keys/get-caller-info")
+@reads_only
 def caller_info(request: Request, session: DB, credentials_: str = Form(default="", alias="credentials")) -> dict:
     """Who a key belongs to; the official client calls this unauthenticated, often, for every `nvapi-` key."""
-    key = _guarded(request, session, None, lambda: keys.resolve_key(session, credentials_))
-    user = key.user
-    org_name = key.org.name if key.org else (user.roles[0].org.name if user.roles else None)
-    kind = key.kind if key.kind != keys.LEGACY else "API_KEY"
-    return _ok(type=kind, orgName=org_name, user=user_view(user, key.org_id), keyName=key.name)
+    holder = _guarded(request, session, None, lambda: keys.key_holder(session, credentials_))
+    grants = users.grants_shown(session, holder.id)
+    org_name = holder.key_org_name or (grants[0].org_name if grants else None)
+    kind = holder.kind if holder.kind != keys.LEGACY else "API_KEY"
+    return _ok(type=kind, orgName=org_name, user=user_view(holder, holder.org_id, grants), keyName=holder.key_name)
 
 
 @router.get("/v2/users/me")
@@ -78,7 +82,7 @@ def users_me(session: DB, principal: Caller,
              org_name: str | None = Query(default=None, alias="org-name")) -> dict:
     user = users.get_user(session, _require_user(principal))
     org_id = orgs.get_org(session, org_name).id if org_name else None
-    return _ok(user=user_view(user, org_id))
+    return _ok(user=user_view(user, org_id, users.grants_shown(session, user.id)))
 
 
 @router.get("/roles")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import NamedTuple
 
 from ..db.tables import ApiKey, Org, RoleGrant, Team, User
 
@@ -24,29 +25,48 @@ def team_view(team: Team) -> dict:
             "createdDate": ngc_date(team.created_at)}
 
 
-def roles_view(grants: list[RoleGrant], org_id: int | None = None) -> list[dict]:
-    """Group grants as NGC does: one entry per org with its orgRoles, one per team with its teamRoles."""
-    grouped: dict[tuple[int, int | None], list[RoleGrant]] = defaultdict(list)
+class ShownGrant(NamedTuple):
+    """A grant as a user's view shows it (`users.grants_shown` reads these columns)."""
+
+    org_id: int
+    team_id: int | None
+    role: str
+    org_name: str
+    org_display_name: str
+    team_name: str | None
+
+    @classmethod
+    def of(cls, grant: RoleGrant) -> ShownGrant:
+        return cls(grant.org_id, grant.team_id, grant.role, grant.org.name, grant.org.display_name,
+                   grant.team.name if grant.team else None)
+
+
+def roles_view(grants, org_id: int | None = None) -> list[dict]:
+    """Group grants (`ShownGrant`s or rows with their columns) as NGC does: one entry per org with its orgRoles, one
+    per team with its teamRoles."""
+    grouped: dict[tuple[int, int | None], list] = defaultdict(list)
     for grant in grants:
         if org_id is None or grant.org_id == org_id:
             grouped[(grant.org_id, grant.team_id)].append(grant)
     entries = []
     for (_, team_id), group in sorted(grouped.items(), key=lambda item: (item[0][0], item[0][1] or 0)):
-        org = group[0].org
-        entry = {"org": {"name": org.name, "displayName": org.display_name}}
+        entry = {"org": {"name": group[0].org_name, "displayName": group[0].org_display_name}}
         names = sorted(grant.role for grant in group)
         if team_id is None:
             entry.update(orgRoles=names, teamRoles=[])
         else:
-            entry.update(team={"id": team_id, "name": group[0].team.name}, orgRoles=[], teamRoles=names)
+            entry.update(team={"id": team_id, "name": group[0].team_name}, orgRoles=[], teamRoles=names)
         entries.append(entry)
     return entries
 
 
-def user_view(user: User, org_id: int | None = None) -> dict:
+def user_view(user: User, org_id: int | None = None, grants=None) -> dict:
+    """`user` is an ORM user or a row with its columns; `grants` as `users.grants_shown` reads them (by default the
+    ORM user's roles)."""
+    shown = grants if grants is not None else [ShownGrant.of(grant) for grant in user.roles]
     return {"id": user.id, "name": user.name, "email": user.email, "starfleetId": user.starfleet_id,
             "createdDate": ngc_date(user.created_at), "isActive": user.is_active,
-            "hasPassword": user.password_hash is not None, "roles": roles_view(user.roles, org_id)}
+            "hasPassword": user.password_hash is not None, "roles": roles_view(shown, org_id)}
 
 
 def key_view(key: ApiKey, secret: str | None = None) -> dict:

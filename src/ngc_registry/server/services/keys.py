@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ...errors import InvalidApiKeyError, InvalidArgumentError, KeyNotFoundError
@@ -75,8 +75,13 @@ def revoke_personal_key(session: Session, user: User, key_id: int) -> ApiKey:
 
 
 def is_usable(row: ApiKey, now: datetime | None = None) -> bool:
+    return _usable(row.revoked_at, row.expires_at, row.user.is_active, now)
+
+
+def _usable(revoked_at: datetime | None, expires_at: datetime | None, user_active: bool,
+            now: datetime | None = None) -> bool:
     now = now or utcnow()
-    return row.revoked_at is None and (row.expires_at is None or row.expires_at > now) and row.user.is_active
+    return revoked_at is None and (expires_at is None or expires_at > now) and user_active
 
 
 # Built once (building costs more than running it); the key's user (is it active?) and org come with it.
@@ -89,6 +94,26 @@ def resolve_key(session: Session, secret: str) -> ApiKey:
     digest = hash_key(secret)
     row = session.scalar(_KEY_BY_HASH, {"digest": digest})
     if row is None or not hmac.compare_digest(row.key_hash, digest) or not is_usable(row):
+        raise InvalidApiKeyError("Invalid API key")
+    return row
+
+
+_KEY_HOLDER = (  # a key, its org's name and its user's columns, in one read
+    select(ApiKey.__table__.c.id.label("key_id"), ApiKey.__table__.c.kind, ApiKey.__table__.c.name.label("key_name"),
+           ApiKey.__table__.c.org_id, ApiKey.__table__.c.key_hash, ApiKey.__table__.c.revoked_at,
+           ApiKey.__table__.c.expires_at, Org.__table__.c.name.label("key_org_name"), *User.__table__.c)
+    .join(User.__table__, User.__table__.c.id == ApiKey.__table__.c.user_id)
+    .outerjoin(Org.__table__, Org.__table__.c.id == ApiKey.__table__.c.org_id)
+    .where(ApiKey.__table__.c.key_hash == bindparam("digest")))
+
+
+def key_holder(session: Session, secret: str) -> Row:
+    """`resolve_key` without ORM objects: the key's `key_id`, `kind`, `key_name`, `org_id` and `key_org_name`, and
+    its user's columns (`id`, `email`, ...), or InvalidApiKeyError."""
+    digest = hash_key(secret)
+    row = session.connection().execute(_KEY_HOLDER, {"digest": digest}).first()
+    if row is None or not hmac.compare_digest(row.key_hash, digest) or not _usable(row.revoked_at, row.expires_at,
+                                                                                   row.is_active):
         raise InvalidApiKeyError("Invalid API key")
     return row
 

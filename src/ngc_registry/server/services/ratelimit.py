@@ -43,7 +43,7 @@ def retry_after(session: Session, limit: FailureLimit, client: str, account: str
     since = utcnow() - timedelta(seconds=limit.window_seconds)
     wait = 0
     for subject, allowed in limit.subjects(client, account).items():
-        count, oldest = session.execute(_RECENT_FAILURES, {"subject": subject, "since": since}).one()
+        count, oldest = session.connection().execute(_RECENT_FAILURES, {"subject": subject, "since": since}).one()
         if count >= allowed:
             wait = max(wait, int((oldest - since).total_seconds()) + 1)
     return wait

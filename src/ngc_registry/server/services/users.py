@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ...errors import AlreadyExistsError, InvalidArgumentError, UserNotFoundError
@@ -20,6 +20,20 @@ def get_user(session: Session, user_id: int) -> User:
     if user is None:
         raise UserNotFoundError(f"User '{user_id}' not found.")
     return user
+
+
+_GRANTS_SHOWN = (  # what a user's view shows of each grant, in one read
+    select(RoleGrant.__table__.c.org_id, RoleGrant.__table__.c.team_id, RoleGrant.__table__.c.role,
+           Org.__table__.c.name.label("org_name"), Org.__table__.c.display_name.label("org_display_name"),
+           Team.__table__.c.name.label("team_name"))
+    .join(Org.__table__, Org.__table__.c.id == RoleGrant.__table__.c.org_id)
+    .outerjoin(Team.__table__, Team.__table__.c.id == RoleGrant.__table__.c.team_id)
+    .where(RoleGrant.__table__.c.user_id == bindparam("user_id")).order_by(RoleGrant.__table__.c.id))
+
+
+def grants_shown(session: Session, user_id: int) -> list[Row]:
+    """A user's grants with `org_name`, `org_display_name` and `team_name` (`views.roles_view` takes them)."""
+    return list(session.connection().execute(_GRANTS_SHOWN, {"user_id": user_id}))
 
 
 def find_user(session: Session, ident: str) -> User:
