@@ -87,17 +87,19 @@ def pull(host: str, repo: str, creds: str | None, dest: Path) -> float:
 
 
 def oci_rows(server: OurServer, registry) -> list[Row]:
-    """Push then pull, ours and docker-registry side by side, on a fresh image each run (no layer exists yet)."""
+    """Push then pull, ours and docker-registry side by side, on a fresh image each run (no layer exists yet); the
+    side that goes first alternates, so neither always meets the machine as the other left it."""
     creds = f"$oauthtoken:{server.key}"
     figures = {key: [] for key in ("push", "push-base", "pull", "pull-base")}
     for index in range(common.RUNS):
         layout = build_layout(OUT / "oci-layout", f"oci-{index}")
         size = _size(layout)
         ours_host, base_host = f"127.0.0.1:{server.port}", f"127.0.0.1:{registry.port}"
-        figures["push"].append(size / push(layout, ours_host, f"bench/img{index}", creds) / 1e6)
-        figures["push-base"].append(size / push(layout, base_host, f"bench/img{index}", None) / 1e6)
-        figures["pull"].append(size / pull(ours_host, f"bench/img{index}", creds, OUT / "oci-pulled") / 1e6)
-        figures["pull-base"].append(size / pull(base_host, f"bench/img{index}", None, OUT / "oci-pulled") / 1e6)
+        sides = [("", ours_host, creds), ("-base", base_host, None)]
+        for suffix, host, auth in sides if index % 2 == 0 else sides[::-1]:  # who goes first alternates
+            figures["push" + suffix].append(size / push(layout, host, f"bench/img{index}", auth) / 1e6)
+        for suffix, host, auth in sides if index % 2 == 0 else sides[::-1]:
+            figures["pull" + suffix].append(size / pull(host, f"bench/img{index}", auth, OUT / "oci-pulled") / 1e6)
         log("skopeo run {}: push {:.0f} vs {:.0f} MB/s, pull {:.0f} vs {:.0f} MB/s".format(
             index, *(figures[k][-1] for k in ("push", "push-base", "pull", "pull-base"))))
     remove(OUT / "oci-layout")

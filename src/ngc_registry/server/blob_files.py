@@ -25,34 +25,39 @@ class CachedFirstFile:
     """The part of an async file `FileResponse` uses (`seek`, `read`), over a file descriptor."""
 
     nowait = _NOWAIT is not None  # class-wide: off for good once the file system refuses the flag
+    # After a miss, this much is read in worker threads before the cache is tried again: a cold file is read as
+    # before (a failed cached read costs CPU and does not start the kernel's read-ahead).
+    COLD_STRETCH = 16 << 20
 
     def __init__(self, fd: int) -> None:
-        self.fd, self.offset, self.size = fd, 0, os.fstat(fd).st_size
+        self.fd, self.offset, self.size, self.cold_until = fd, 0, os.fstat(fd).st_size, 0
 
     async def seek(self, offset: int) -> None:
         self.offset = offset
 
     async def read(self, size: int) -> bytes | bytearray:
         size = max(0, min(size, self.size - self.offset))
-        buffer = bytearray(size)
-        done = self._read_cached(buffer) if self.nowait and size else 0
-        if done < size:
-            rest = await run_in_threadpool(os.pread, self.fd, size - done, self.offset + done)
-            if done:
-                del buffer[done:]
-                buffer += rest
-            else:
-                buffer = rest
-        self.offset += len(buffer)
-        return buffer
+        chunk = b""
+        if self.nowait and size and self.offset >= self.cold_until:
+            chunk = self._read_cached(size)
+            if len(chunk) < size:
+                self.cold_until = self.offset + self.COLD_STRETCH
+        if len(chunk) < size:
+            rest = await run_in_threadpool(os.pread, self.fd, size - len(chunk), self.offset + len(chunk))
+            chunk = chunk + rest if chunk else rest
+        self.offset += len(chunk)
+        return chunk
 
-    def _read_cached(self, buffer: bytearray) -> int:
+    def _read_cached(self, size: int) -> bytearray:
+        buffer = bytearray(size)
         try:
-            return os.preadv(self.fd, [buffer], self.offset, _NOWAIT)
+            done = os.preadv(self.fd, [buffer], self.offset, _NOWAIT)
         except OSError as error:
             if error.errno not in _NOT_CACHED:
                 CachedFirstFile.nowait = False  # e.g. EOPNOTSUPP: this kernel or file system has no such reads
-            return 0
+            done = 0
+        del buffer[done:]
+        return buffer
 
 
 class BlobFileResponse(FileResponse):
