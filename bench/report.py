@@ -15,6 +15,7 @@ from . import common
 from .common import OUT, ROOT, Row, Stat
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
+FIGURES = OUT / "results.json"  # what `python -m bench.report` renders RESULTS.md from
 ANALYSIS = ROOT / "bench" / "analysis.md"
 
 
@@ -49,11 +50,11 @@ def table(rows: list[Row]) -> str:
 
 def save(rows: list[Row], context: dict) -> None:
     data = {"context": context, "rows": [asdict(row) for row in rows]}
-    (OUT / "results.json").write_text(json.dumps(data, indent=1, default=str))
+    FIGURES.write_text(json.dumps(data, indent=1, default=str))
 
 
 def load() -> tuple[list[Row], dict]:
-    data = json.loads((OUT / "results.json").read_text())
+    data = json.loads(FIGURES.read_text())
     rows = []
     for raw in data["rows"]:
         raw["ours"] = Stat(raw["ours"]["values"]) if raw["ours"] else None

@@ -113,7 +113,8 @@ def apply_options(argv: list[str] | None = None) -> None:
     parser.add_argument("--catalog-models", type=int, help="models in row 6's catalog (default 100000)")
     options = parser.parse_args(argv)
     if any(value is not None for value in vars(options).values()):
-        report.RESULTS = OUT / "RESULTS.md"  # a partial or reduced run never replaces bench/RESULTS.md
+        # a partial or reduced run never replaces bench/RESULTS.md, nor the figures `bench.report` renders it from
+        report.RESULTS, report.FIGURES = OUT / "RESULTS.md", OUT / "results-partial.json"
     if options.only:
         ONLY.update(part.strip() for part in options.only.split(",") if part.strip())
     common.RUNS = options.runs or common.RUNS
