@@ -26,7 +26,11 @@ def label_of(kind: str) -> str:
 
 
 def resource_id(org: Org, team: Team | None, name: str) -> str:
-    return "/".join(part for part in (org.name, team.name if team else None, name) if part)
+    return resource_id_of(org.name, team.name if team else None, name)
+
+
+def resource_id_of(org: str, team: str | None, name: str) -> str:
+    return "/".join(part for part in (org, team, name) if part)
 
 
 # Statements of the hottest lookups are built once: building one costs more than running it on SQLite.
@@ -57,7 +61,7 @@ _VERSION_CARD = (
 def artifact_card(session: Session, kind: str, org: str, team: str | None, name: str) -> Row | None:
     """The artifact's columns and `org_name`, `team_name`, `team_deleted`, `creator_email`, `latest_id` and
     `latest_size`, in one read-only statement (the hot read of a model page), or None."""
-    rid = "/".join(part for part in (org, team, name) if part)
+    rid = resource_id_of(org, team, name)
     return session.connection().execute(_ARTIFACT_CARD, {"kind": kind, "rid": rid}).first()
 
 
