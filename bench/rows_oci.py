@@ -95,10 +95,10 @@ def oci_rows(server: OurServer, registry) -> list[Row]:
         layout = build_layout(OUT / "oci-layout", f"oci-{index}")
         size = _size(layout)
         ours_host, base_host = f"127.0.0.1:{server.port}", f"127.0.0.1:{registry.port}"
-        sides = [("", ours_host, creds), ("-base", base_host, None)]
-        for suffix, host, auth in sides if index % 2 == 0 else sides[::-1]:  # who goes first alternates
+        sides = [("", ours_host, creds), ("-base", base_host, None)][::1 if index % 2 == 0 else -1]  # who goes first
+        for suffix, host, auth in sides:
             figures["push" + suffix].append(size / push(layout, host, f"bench/img{index}", auth) / 1e6)
-        for suffix, host, auth in sides if index % 2 == 0 else sides[::-1]:
+        for suffix, host, auth in sides:
             figures["pull" + suffix].append(size / pull(host, f"bench/img{index}", auth, OUT / "oci-pulled") / 1e6)
         log("skopeo run {}: push {:.0f} vs {:.0f} MB/s, pull {:.0f} vs {:.0f} MB/s".format(
             index, *(figures[k][-1] for k in ("push", "push-base", "pull", "pull-base"))))

@@ -131,7 +131,4 @@ def registry(settings) -> Registry:
     done = initialise(settings, ORG, "admin@example.com", "Admin")
     app = create_app(settings)
     with AppClient(app) as client:
-        yield Registry(client=client, admin_key=done.api_key)
-    for sessions in (app.state.sessions, app.state.read_sessions):
-        if sessions is not None:
-            sessions.kw["bind"].dispose()
+        yield Registry(client=client, admin_key=done.api_key)  # leaving the client's lifespan closes the engines

@@ -30,7 +30,6 @@ def strict(settings):
     app = create_app(dataclasses.replace(settings, token_max_failures=3, token_client_max_failures=5))
     with TestClient(app) as client:
         yield Registry(client=client, admin_key=done.api_key)
-    app.state.sessions.kw["bind"].dispose()
 
 
 def token_status(registry, user: str, key: str) -> int:

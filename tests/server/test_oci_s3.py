@@ -34,18 +34,16 @@ def s3_settings(swift, tmp_path, sqlite_template) -> Settings:  # noqa: F811
                     s3_redirect=False)
 
 
-def _registry(settings: Settings, key: str | None = None):
+def _registry(settings: Settings, key: str | None = None) -> Registry:
     key = key or initialise(settings, ORG, "admin@example.com", "Admin").api_key
-    app = create_app(settings)
-    return Registry(client=TestClient(app), admin_key=key), app
+    return Registry(client=TestClient(create_app(settings)), admin_key=key)
 
 
 @pytest.fixture
 def oci(s3_settings):
-    registry, app = _registry(s3_settings)
+    registry = _registry(s3_settings)
     with registry.client:
         yield Oci(registry, registry.admin_key)
-    app.state.sessions.kw["bind"].dispose()
 
 
 def keys(oci: Oci) -> list[str]:
@@ -86,11 +84,10 @@ def test_chunks_sha512_manifests_and_ranged_pulls_through_the_server(oci):
 
 def test_pulls_redirect_to_a_presigned_url(oci, s3_settings):
     digest = oci.push_blob(NAME, b"redirected layer")
-    registry, app = _registry(dataclasses.replace(s3_settings, s3_redirect=True), key="initialised already")
+    registry = _registry(dataclasses.replace(s3_settings, s3_redirect=True), key="initialised already")
     with registry.client:
         answer = Oci(registry, None, headers=oci.auth).call("GET", f"/v2/{NAME}/blobs/{digest}",
                                                              follow_redirects=False)
         assert answer.status_code == 307 and answer.headers["docker-content-digest"] == digest
         assert answer.headers["location"].startswith(s3_settings.s3_endpoint_url + "/")
         assert httpx.get(answer.headers["location"]).content == b"redirected layer"
-    app.state.sessions.kw["bind"].dispose()

@@ -85,8 +85,7 @@ class World:
         self._build()
 
     def close(self) -> None:
-        self.client.__exit__(None, None, None)
-        self.sessions.kw["bind"].dispose()
+        self.client.__exit__(None, None, None)  # its lifespan's end closes the app's engines
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}{next(self.counter)}"

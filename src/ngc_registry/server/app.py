@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -61,9 +62,17 @@ def _load_token_secret(sessions) -> str:
     return secret
 
 
+@asynccontextmanager
+async def _closing_engines(app: FastAPI):
+    yield
+    for sessions in (app.state.sessions, app.state.read_sessions):
+        if sessions is not None:
+            sessions.kw["bind"].dispose()
+
+
 def create_app(settings: Settings, store=None) -> FastAPI:
     """The app; `store` is the configured blob store when the caller has opened it already."""
-    app = FastAPI(title="NGC Registry", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(title="NGC Registry", version=__version__, docs_url=None, redoc_url=None, lifespan=_closing_engines)
     engine = make_engine(settings.db_url)
     app.state.settings = settings
     app.state.sessions = make_sessionmaker(engine)

@@ -18,7 +18,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from ...errors import InvalidApiKeyError, UnauthorizedError
-from ..db.tables import ApiKey, RoleGrant, User, utcnow
+from ..db.tables import ApiKey, RoleGrant, User
 from ..services import keys, users
 from .policy import GUEST, Grant, Principal, Role
 
@@ -94,9 +94,7 @@ def principal_for_token(session: Session, claims: dict) -> Principal:
     (narrowed to the key's org for org-bound keys). The key is read on every request, so revoking it ends its
     tokens at once; this is `live_key` + `principal_for_key` without loading ORM objects."""
     rows = session.connection().execute(_CALLER_OF_KEY, {"key_id": int(claims["kid"])}).all()
-    now = utcnow()
-    if not rows or rows[0].revoked_at is not None or not rows[0].is_active or (
-            rows[0].expires_at is not None and rows[0].expires_at <= now):
+    if not rows or not keys.usable(rows[0].revoked_at, rows[0].expires_at, rows[0].is_active):
         raise InvalidApiKeyError("Invalid API key: the key this token was issued for is no longer valid.")
     grants = tuple(Grant(org_id=r.org_id, team_id=r.team_id, role=Role(r.role)) for r in rows if r.role is not None)
     access = claims.get("access")

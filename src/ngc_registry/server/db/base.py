@@ -34,11 +34,16 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=THREADS,
-                               max_overflow=-1)
-        event.listen(engine, "connect", _tune_sqlite)
-        return engine
+        return _sqlite_engine(url, THREADS)
     return create_engine(url, pool_size=PG_POOL, max_overflow=PG_OVERFLOW, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: str, pool_size: int, *on_connect) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=pool_size,
+                           max_overflow=-1)
+    for listener in (_tune_sqlite, *on_connect):
+        event.listen(engine, "connect", listener)
+    return engine
 
 
 def _refuse_writes(dbapi_connection, _record) -> None:
@@ -50,12 +55,7 @@ def make_read_only_engine(url: str) -> Engine | None:
     no lock a writer holds) and runs in this process. A write through it fails at once ("attempt to write a readonly
     database") instead of waiting for the write lock with the loop blocked. PostgreSQL reads wait on the network:
     None, they stay in worker threads."""
-    if not url.startswith("sqlite"):
-        return None
-    engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=1, max_overflow=-1)
-    event.listen(engine, "connect", _tune_sqlite)
-    event.listen(engine, "connect", _refuse_writes)
-    return engine
+    return _sqlite_engine(url, 1, _refuse_writes) if url.startswith("sqlite") else None
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

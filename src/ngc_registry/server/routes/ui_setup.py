@@ -17,7 +17,7 @@ from ..db.tables import Org
 from ..deps import DB
 from ..services import accounts, audit, keys, orgs, users
 from .ui_base import CurrentVisitor, Visitor, base_url, page, redirect, require_user, ui_router
-from .views import ShownGrant, roles_view
+from .views import roles_view
 
 router = ui_router()
 EXPIRY_CHOICES = (30, 90, 180, 365)
@@ -35,7 +35,7 @@ def usage(request: Request) -> dict:
 @router.get("/setup")
 def setup(request: Request, session: DB, visitor: CurrentVisitor) -> Response:
     user = users.get_user(session, require_user(visitor))
-    return page(request, "setup.html", roles=roles_view([ShownGrant.of(grant) for grant in user.roles]),
+    return page(request, "setup.html", roles=roles_view(users.grants_shown(session, user.id)),
                 has_legacy_key=accounts.has_api_key(session, user.id))
 
 

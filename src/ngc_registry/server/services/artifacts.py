@@ -69,7 +69,7 @@ def version_card(session: Session, card: Row, version: str) -> Row:
     """A version's columns and its `creator_email`, in one read-only statement."""
     found = session.connection().execute(_VERSION_CARD, {"artifact_id": card.id, "version": version}).first()
     if found is None:
-        raise NotFoundError(f"Target '{card.resource_id}:{version}' could not be found.")
+        raise _missing_version(card.resource_id, version)
     return found
 
 
@@ -138,8 +138,12 @@ def validate_metrics(tables: list) -> list:
 def get_version(session: Session, artifact: Artifact, version: str) -> Version:
     found = session.scalar(_VERSION_BY_NAME, {"artifact_id": artifact.id, "version": version})
     if found is None:
-        raise NotFoundError(f"Target '{artifact.resource_id}:{version}' could not be found.")
+        raise _missing_version(artifact.resource_id, version)
     return found
+
+
+def _missing_version(rid: str, version: str) -> NotFoundError:
+    return NotFoundError(f"Target '{rid}:{version}' could not be found.")
 
 
 def list_versions(session: Session, artifact: Artifact) -> list[Version]:

@@ -75,13 +75,19 @@ def revoke_personal_key(session: Session, user: User, key_id: int) -> ApiKey:
 
 
 def is_usable(row: ApiKey, now: datetime | None = None) -> bool:
-    return _usable(row.revoked_at, row.expires_at, row.user.is_active, now)
+    return usable(row.revoked_at, row.expires_at, row.user.is_active, now)
 
 
-def _usable(revoked_at: datetime | None, expires_at: datetime | None, user_active: bool,
-            now: datetime | None = None) -> bool:
+def usable(revoked_at: datetime | None, expires_at: datetime | None, user_active: bool,
+           now: datetime | None = None) -> bool:
+    """A key that is not revoked, not expired, and whose user is active."""
     now = now or utcnow()
     return revoked_at is None and (expires_at is None or expires_at > now) and user_active
+
+
+def _presented(row, digest: str, user_active: bool) -> bool:
+    """The presented secret's digest is this row's (compared in constant time) and the key is usable."""
+    return hmac.compare_digest(row.key_hash, digest) and usable(row.revoked_at, row.expires_at, user_active)
 
 
 # Built once (building costs more than running it); the key's user (is it active?) and org come with it.
@@ -93,7 +99,7 @@ def resolve_key(session: Session, secret: str) -> ApiKey:
     """The live key row for a presented secret, or InvalidApiKeyError."""
     digest = hash_key(secret)
     row = session.scalar(_KEY_BY_HASH, {"digest": digest})
-    if row is None or not hmac.compare_digest(row.key_hash, digest) or not is_usable(row):
+    if row is None or not _presented(row, digest, row.user.is_active):
         raise InvalidApiKeyError("Invalid API key")
     return row
 
@@ -112,8 +118,7 @@ def key_holder(session: Session, secret: str) -> Row:
     its user's columns (`id`, `email`, ...), or InvalidApiKeyError."""
     digest = hash_key(secret)
     row = session.connection().execute(_KEY_HOLDER, {"digest": digest}).first()
-    if row is None or not hmac.compare_digest(row.key_hash, digest) or not _usable(row.revoked_at, row.expires_at,
-                                                                                   row.is_active):
+    if row is None or not _presented(row, digest, row.is_active):
         raise InvalidApiKeyError("Invalid API key")
     return row
 
