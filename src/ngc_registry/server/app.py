@@ -18,6 +18,7 @@ from .routes import (ngc_artifacts, ngc_identity, ngc_images, ngc_members, ngc_o
                      storage)
 from .routes import ngc_audit, ops, ui
 from .body_limit import BodyLimit
+from .direct_reads import DirectReads
 from .openapi import install_openapi
 from .services.metrics import Metrics
 from .services.bootstrap import TOKEN_SECRET
@@ -85,9 +86,13 @@ def create_app(settings: Settings, store=None) -> FastAPI:
     install_error_handlers(app)
     # Routes are matched one by one in this order (each check ~3 us): the busiest small requests' routers first.
     # No path of one router matches a route of another, so the order decides nothing else.
-    for module in (ngc_identity, ngc_artifacts, ops, ngc_orgs, ngc_members, ngc_search, ngc_uploads, ngc_images,
-                   ngc_audit, storage, oci):  # JSON and form bodies are limited; blob and part bodies stream
-        app.include_router(module.router, max_body_size=None if module in (storage, oci) else settings.max_json_bytes)
+    routers = [module.router for module in (ngc_identity, ngc_artifacts, ops, ngc_orgs, ngc_members, ngc_search,
+                                            ngc_uploads, ngc_images, ngc_audit, storage, oci)]
+    for router in routers:  # JSON and form bodies are limited; blob and part bodies stream
+        app.include_router(router, max_body_size=None if router in (storage.router, oci.router)
+                           else settings.max_json_bytes)
+    app.add_middleware(DirectReads, routes=[route for router in routers for route in router.routes],
+                       handlers=app.exception_handlers)  # added first: the innermost middleware
     ui.install(app)
     app.add_middleware(AccessLog)
     app.add_middleware(ngc_audit.ClientAddress)

@@ -92,6 +92,10 @@ def reads_only(endpoint):
     return endpoint
 
 
+def is_reads_only(endpoint) -> bool:
+    return getattr(endpoint, "reads_only", False)
+
+
 _after_reads: ContextVar[list | None] = ContextVar("after_reads", default=None)
 
 
@@ -110,7 +114,7 @@ def in_one_hop(endpoint, status_code: int):
     a `reads_only` one on SQLite)."""
     injected, signature = _injected(endpoint)
     handled = functools.partial(_handled, endpoint, injected, status_code)
-    runs = _on_the_loop_or_a_thread if getattr(endpoint, "reads_only", False) else _in_a_thread
+    runs = _on_the_loop_or_a_thread if is_reads_only(endpoint) else _in_a_thread
     wrapper = functools.update_wrapper(runs(handled, injected.request), endpoint)
     wrapper.__signature__ = signature
     return wrapper
