@@ -109,3 +109,11 @@ def test_direct_requests_are_counted_under_their_route(registry, world, passed_o
     text = registry.client.app.state.metrics.render().decode()
     assert ('method="GET",route="/v2/org/{org}/{kind:kind}/{name}/versions/{version}",status="200"' in text)
     assert passed_on == []
+
+
+def test_a_route_fastapi_tries_first_keeps_its_requests(registry, world, passed_on):
+    """`/v2/models/{org}/{name}/versions` lists versions; read as `/v2/models/{org}/{team}/{name}` it would be a
+    direct get of a model named `versions` in a team named `open`."""
+    path = f"/v2/models/{ORG}/open/versions"
+    listed = registry.client.get(path, headers=world["admin"])
+    assert listed.status_code == 200 and passed_on == [path]

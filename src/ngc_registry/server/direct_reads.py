@@ -13,6 +13,7 @@ exception handlers. Every other request goes on to FastAPI unchanged.
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -36,17 +37,13 @@ class _FormField:
 @dataclass(frozen=True)
 class DirectRoute:
     route: APIRoute
-    method: str
     request_name: str
     form: tuple[_FormField, ...]
 
-    def match(self, scope) -> dict | None:
-        """The converted path parameters when this route takes the request as it is, else None."""
-        if scope["method"] != self.method or scope.get("query_string") or scope.get("root_path"):
-            return None
-        found = self.route.path_regex.match(scope["path"])
-        if found is None or (self.form and not _plain_form(scope)):
-            return None
+    def takes(self, scope) -> bool:
+        return not self.form or _plain_form(scope)
+
+    def params(self, found: re.Match) -> dict:
         convertors = self.route.param_convertors
         return {key: convertors[key].convert(value) for key, value in found.groupdict().items()}
 
@@ -57,6 +54,22 @@ class DirectRoute:
             for field in self.form:
                 arguments[field.name] = form.get(field.alias) or field.default
         return arguments
+
+
+def _ahead(routes: list, method: str) -> list[tuple[APIRoute, DirectRoute | None]]:
+    """The routes FastAPI tries for a `method` request, in its order, up to the last one served directly; each with
+    its DirectRoute when it is served directly."""
+    ahead = []
+    for route in routes:
+        if not isinstance(route, APIRoute):
+            ahead.append((route, None))
+        elif method in route.methods:
+            ahead.append((route, direct_route(route) if is_reads_only(route.endpoint) else None))
+    while ahead and ahead[-1][1] is None:
+        ahead.pop()
+    if any(not isinstance(route, APIRoute) for route, _ in ahead):
+        raise TypeError("DirectReads knows how FastAPI orders API routes only: put direct routes before others")
+    return ahead
 
 
 def _plain_form(scope) -> bool:
@@ -78,28 +91,30 @@ def direct_route(route: APIRoute) -> DirectRoute:
     if any(not isinstance(field.field_info, Form) for field in dependant.body_params):
         raise TypeError(f"{route.path}: a reads_only endpoint's body is a form")
     form = tuple(_FormField(field.name, field.alias, field.field_info.default) for field in dependant.body_params)
-    method = "POST" if form else "GET"
-    if method not in route.methods or not route.methods <= {method, "HEAD"}:
+    if route.methods != {"POST" if form else "GET"}:
         raise TypeError(f"{route.path}: a reads_only endpoint answers GET, or POST with a form")
-    return DirectRoute(route, method, dependant.request_param_name or "request", form)
+    return DirectRoute(route, dependant.request_param_name or "request", form)
 
 
 class DirectReads:
     """ASGI middleware serving the `reads_only` routes among `routes` directly (see the module's docstring).
-    `handlers` are the app's exception handlers; as in Starlette, the one for `Exception` is left to the
-    outermost middleware, which also logs the error."""
+    `routes` are all the routes FastAPI tries before the app's own, in its order: a request is served directly
+    only when the first route that FastAPI would pick for it is a direct one. `handlers` are the app's exception
+    handlers; as in Starlette, the one for `Exception` is left to the outermost middleware, which logs the error."""
 
     def __init__(self, app, routes: list, handlers: dict):
         self.app, self.handlers = app, handlers
-        self.direct = [direct_route(route) for route in routes if isinstance(route, APIRoute)
-                       and is_reads_only(route.endpoint)]
+        self.ahead = {method: _ahead(routes, method) for method in ("GET", "POST")}
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            for direct in self.direct:
-                params = direct.match(scope)
-                if params is not None:
-                    return await self._serve(direct, params, scope, receive, send)
+        ahead = self.ahead.get(scope.get("method"))
+        if ahead and scope["type"] == "http" and not scope.get("query_string") and not scope.get("root_path"):
+            for route, direct in ahead:
+                found = route.path_regex.match(scope["path"])
+                if found is not None:
+                    if direct is not None and direct.takes(scope):
+                        return await self._serve(direct, direct.params(found), scope, receive, send)
+                    break
         await self.app(scope, receive, send)
 
     async def _serve(self, direct: DirectRoute, params: dict, scope, receive, send) -> None:
