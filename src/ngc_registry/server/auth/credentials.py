@@ -18,6 +18,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from ...errors import InvalidApiKeyError, UnauthorizedError
+from ..db.prepared import PreparedRead
 from ..db.tables import ApiKey, RoleGrant, User
 from ..services import keys, users
 from .policy import GUEST, Grant, Principal, Role
@@ -80,7 +81,7 @@ def decode_token(secret: str, token: str) -> dict:
     return claims
 
 
-_CALLER_OF_KEY = (  # built once: building it costs more than running it
+_CALLER_OF_KEY = PreparedRead(  # built once: building it costs more than running it
     select(ApiKey.user_id, ApiKey.kind, ApiKey.revoked_at, ApiKey.expires_at, User.is_active,
            RoleGrant.org_id, RoleGrant.team_id, RoleGrant.role)
     .join(User, User.id == ApiKey.user_id)
@@ -93,7 +94,7 @@ def principal_for_token(session: Session, claims: dict) -> Principal:
     """A token's caller in one query: its key (still usable?), the key's user (active?) and that user's grants
     (narrowed to the key's org for org-bound keys). The key is read on every request, so revoking it ends its
     tokens at once; this is `live_key` + `principal_for_key` without loading ORM objects."""
-    rows = session.connection().execute(_CALLER_OF_KEY, {"key_id": int(claims["kid"])}).all()
+    rows = _CALLER_OF_KEY.all(session, {"key_id": int(claims["kid"])})
     if not rows or not keys.usable(rows[0].revoked_at, rows[0].expires_at, rows[0].is_active):
         raise InvalidApiKeyError("Invalid API key: the key this token was issued for is no longer valid.")
     grants = tuple(Grant(org_id=r.org_id, team_id=r.team_id, role=Role(r.role)) for r in rows if r.role is not None)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Row
 
 from ..db.tables import Artifact, User, Version, VersionFile
 from ..services.transfers import digest_to_b64
@@ -97,7 +97,7 @@ def artifact_view(artifact: Artifact, latest: Version | None = None) -> dict:
                           latest.total_size if latest else None)
 
 
-def artifact_card_view(card: Row) -> dict:
+def artifact_card_view(card: NamedTuple) -> dict:
     """`artifacts.artifact_card`'s row on the wire, as `artifact_view` puts the ORM artifact."""
     return _artifact_wire(card, card.org_name, card.team_name, card.creator_email, card.latest_id, card.latest_size)
 
@@ -125,7 +125,7 @@ def version_view(version: Version) -> dict:
     return _version_wire(version, _email(version.creator))
 
 
-def version_card_view(card: Row) -> dict:
+def version_card_view(card: NamedTuple) -> dict:
     """`artifacts.version_card`'s row on the wire, as `version_view` puts the ORM version."""
     return _version_wire(card, card.creator_email)
 

@@ -6,8 +6,9 @@ and, for reads, at the guest paths `/v2/{kind}/{org}[/{team}]/...`.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from ...errors import BadRequestError
@@ -60,7 +61,7 @@ def find(session: Session, principal: Principal, kind: str, org: str, team: str 
     return artifact
 
 
-def find_card(session: Session, principal: Principal, kind: str, org: str, team: str | None, name: str) -> Row:
+def find_card(session: Session, principal: Principal, kind: str, org: str, team: str | None, name: str) -> NamedTuple:
     """As `find` for viewing, in one read (`artifacts.artifact_card`); a missing artifact, team or org is answered
     by `find`, which tells them apart."""
     card = artifacts.artifact_card(session, kind, org, team, name)

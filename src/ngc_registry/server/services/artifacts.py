@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import posixpath
 import unicodedata
+from typing import NamedTuple
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ...errors import AlreadyExistsError, BadRequestError, InvalidArgumentError, NotFoundError
 from ...refs import validate_artifact_name, validate_version
 from ..db.locks import lock_row
+from ..db.prepared import PreparedRead
 from ..db.tables import Artifact, Org, Team, User, Version, VersionFile, utcnow
 from . import audit
 
@@ -41,7 +43,7 @@ _VERSION_BY_NAME = select(Version).where(Version.artifact_id == bindparam("artif
 
 
 _creator, _latest = User.__table__.alias("creator"), Version.__table__.alias("latest")
-_ARTIFACT_CARD = (  # an artifact with what its page shows of its org, team, creator and latest version
+_ARTIFACT_CARD = PreparedRead(  # an artifact with what its page shows of its org, team, creator and latest version
     select(Artifact.__table__, Org.__table__.c.name.label("org_name"), Team.__table__.c.name.label("team_name"),
            Team.__table__.c.is_deleted.label("team_deleted"), _creator.c.email.label("creator_email"),
            _latest.c.id.label("latest_id"), _latest.c.total_size.label("latest_size"))
@@ -51,23 +53,23 @@ _ARTIFACT_CARD = (  # an artifact with what its page shows of its org, team, cre
     .outerjoin(_latest, (_latest.c.artifact_id == Artifact.__table__.c.id)
                & (_latest.c.version == Artifact.__table__.c.latest_version))
     .where(Artifact.__table__.c.kind == bindparam("kind"), Artifact.__table__.c.resource_id == bindparam("rid")))
-_VERSION_CARD = (
+_VERSION_CARD = PreparedRead(
     select(Version.__table__, _creator.c.email.label("creator_email"))
     .outerjoin(_creator, _creator.c.id == Version.__table__.c.created_by)
     .where(Version.__table__.c.artifact_id == bindparam("artifact_id"),
            Version.__table__.c.version == bindparam("version")))
 
 
-def artifact_card(session: Session, kind: str, org: str, team: str | None, name: str) -> Row | None:
+def artifact_card(session: Session, kind: str, org: str, team: str | None, name: str) -> NamedTuple | None:
     """The artifact's columns and `org_name`, `team_name`, `team_deleted`, `creator_email`, `latest_id` and
     `latest_size`, in one read-only statement (the hot read of a model page), or None."""
     rid = resource_id_of(org, team, name)
-    return session.connection().execute(_ARTIFACT_CARD, {"kind": kind, "rid": rid}).first()
+    return _ARTIFACT_CARD.first(session, {"kind": kind, "rid": rid})
 
 
-def version_card(session: Session, card: Row, version: str) -> Row:
+def version_card(session: Session, card: NamedTuple, version: str) -> NamedTuple:
     """A version's columns and its `creator_email`, in one read-only statement."""
-    found = session.connection().execute(_VERSION_CARD, {"artifact_id": card.id, "version": version}).first()
+    found = _VERSION_CARD.first(session, {"artifact_id": card.id, "version": version})
     if found is None:
         raise _missing_version(card.resource_id, version)
     return found

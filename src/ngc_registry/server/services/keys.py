@@ -11,11 +11,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ...errors import InvalidApiKeyError, InvalidArgumentError, KeyNotFoundError
+from ..db.prepared import PreparedRead
 from ..db.tables import ApiKey, Org, User, utcnow
 
 LEGACY = "LEGACY"
@@ -104,7 +106,7 @@ def resolve_key(session: Session, secret: str) -> ApiKey:
     return row
 
 
-_KEY_HOLDER = (  # a key, its org's name and its user's columns, in one read
+_KEY_HOLDER = PreparedRead(  # a key, its org's name and its user's columns, in one read
     select(ApiKey.__table__.c.id.label("key_id"), ApiKey.__table__.c.kind, ApiKey.__table__.c.name.label("key_name"),
            ApiKey.__table__.c.org_id, ApiKey.__table__.c.key_hash, ApiKey.__table__.c.revoked_at,
            ApiKey.__table__.c.expires_at, Org.__table__.c.name.label("key_org_name"), *User.__table__.c)
@@ -113,11 +115,11 @@ _KEY_HOLDER = (  # a key, its org's name and its user's columns, in one read
     .where(ApiKey.__table__.c.key_hash == bindparam("digest")))
 
 
-def key_holder(session: Session, secret: str) -> Row:
+def key_holder(session: Session, secret: str) -> NamedTuple:
     """`resolve_key` without ORM objects: the key's `key_id`, `kind`, `key_name`, `org_id` and `key_org_name`, and
     its user's columns (`id`, `email`, ...), or InvalidApiKeyError."""
     digest = hash_key(secret)
-    row = session.connection().execute(_KEY_HOLDER, {"digest": digest}).first()
+    row = _KEY_HOLDER.first(session, {"digest": digest})
     if row is None or not _presented(row, digest, row.is_active):
         raise InvalidApiKeyError("Invalid API key")
     return row

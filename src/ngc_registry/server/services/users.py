@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import NamedTuple
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ...errors import AlreadyExistsError, InvalidArgumentError, UserNotFoundError
 from ...refs import validate_email
 from ..auth.policy import Grant, Role
+from ..db.prepared import PreparedRead
 from ..db.tables import Org, RoleGrant, Team, User
 from . import audit
 
@@ -22,7 +24,7 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
-_GRANTS_SHOWN = (  # what a user's view shows of each grant, in one read
+_GRANTS_SHOWN = PreparedRead(  # what a user's view shows of each grant, in one read
     select(RoleGrant.__table__.c.org_id, RoleGrant.__table__.c.team_id, RoleGrant.__table__.c.role,
            Org.__table__.c.name.label("org_name"), Org.__table__.c.display_name.label("org_display_name"),
            Team.__table__.c.name.label("team_name"))
@@ -31,9 +33,9 @@ _GRANTS_SHOWN = (  # what a user's view shows of each grant, in one read
     .where(RoleGrant.__table__.c.user_id == bindparam("user_id")).order_by(RoleGrant.__table__.c.id))
 
 
-def grants_shown(session: Session, user_id: int) -> list[Row]:
+def grants_shown(session: Session, user_id: int) -> list[NamedTuple]:
     """A user's grants with `org_name`, `org_display_name` and `team_name` (`views.roles_view` takes them)."""
-    return list(session.connection().execute(_GRANTS_SHOWN, {"user_id": user_id}))
+    return _GRANTS_SHOWN.all(session, {"user_id": user_id})
 
 
 def find_user(session: Session, ident: str) -> User:
