@@ -1,13 +1,15 @@
 """The hottest reads served without FastAPI's per-request machinery.
 
-Get model, get version and get-caller-info are most of what NGC clients ask. Per request, FastAPI spends about
-twice the endpoint's own CPU around it: matching the path against every route before it, solving the dependencies,
-validating each parameter (~400 us against ~350 us here). `DirectReads` is the innermost middleware, so metrics,
-the access log, the body limit and the security headers still apply. It serves a request itself only when the
-request matches a `reads_only` route in its plain shape: GET or POST, no query string, and for a form endpoint a
-urlencoded body with a Content-Length. It calls the very endpoint wrapper FastAPI would call, with the arguments
-FastAPI would pass (path parameters, the parsed form, the Request), and renders failures with the app's own
-exception handlers. Every other request goes on to FastAPI unchanged.
+Get model, get version and get-caller-info are most of what NGC clients ask. Per request, FastAPI spent as much
+CPU around the endpoint as the endpoint itself: matching the path against every route before it, solving the
+dependencies, validating each parameter (a model GET: 774 us in process, 516 us served directly).
+
+`DirectReads` is the innermost middleware, so metrics, the access log, the body limit and the security headers
+still apply. It serves a request itself only when FastAPI would route it to a `reads_only` route and the request
+has the plain shape: GET or POST, no query string, and for a form endpoint a urlencoded body with a
+Content-Length. It calls the very endpoint wrapper FastAPI would call, with the arguments FastAPI would pass (path
+parameters, the parsed form, the Request), and renders failures with the app's own exception handlers. Every
+other request goes on to FastAPI unchanged.
 """
 
 from __future__ import annotations
@@ -98,8 +100,8 @@ def direct_route(route: APIRoute) -> DirectRoute:
 
 class DirectReads:
     """ASGI middleware serving the `reads_only` routes among `routes` directly (see the module's docstring).
-    `routes` are all the routes FastAPI tries before the app's own, in its order: a request is served directly
-    only when the first route that FastAPI would pick for it is a direct one. `handlers` are the app's exception
+    `routes` are the app's API routes in the order FastAPI tries them (those of the app itself come after): a
+    request is served directly only when the first route FastAPI would pick for it is a direct one. `handlers` are the app's exception
     handlers; as in Starlette, the one for `Exception` is left to the outermost middleware, which logs the error."""
 
     def __init__(self, app, routes: list, handlers: dict):
