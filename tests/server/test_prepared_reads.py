@@ -3,6 +3,8 @@ SQLAlchemy's own for the same statement (dates, booleans, JSON, NULLs), and driv
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import column, select, table
 from sqlalchemy.exc import DBAPIError
@@ -11,7 +13,7 @@ from ngc_registry.server.auth import credentials
 from ngc_registry.server.db.base import transaction
 from ngc_registry.server.db.prepared import PreparedRead
 from ngc_registry.server.db.tables import Artifact, ApiKey
-from ngc_registry.server.services import artifacts, keys, users
+from ngc_registry.server.services import artifacts, keys, ratelimit, users
 
 from .conftest import ORG
 from .test_models import Flow
@@ -23,6 +25,7 @@ def filled(registry):
     Flow(registry, registry.admin_key).create("open", isPublic=True, labels=["a", "b"])
     Flow(registry, registry.admin_key).upload("open", "1.0", {"a.bin": b"a"})
     registry.add_user("member@example.com", ["REGISTRY_READ"], team="vision")
+    registry.client.get("/token", headers={"Authorization": "Basic JG9hdXRodG9rZW46bm9wZQ=="})  # a failure counted
     return registry.client.app.state.sessions
 
 
@@ -36,6 +39,7 @@ def _cases(session) -> list[tuple[PreparedRead, dict]]:
         (keys._KEY_HOLDER, {"digest": key.key_hash}),
         (users._GRANTS_SHOWN, {"user_id": key.user_id}),
         (credentials._CALLER_OF_KEY, {"key_id": key.id}),
+        (ratelimit._RECENT_FAILURES, {"subject": "token-client:testclient", "since": datetime(2000, 1, 1)}),
         (PreparedRead(select(Artifact.name, Artifact.meta).where(Artifact.kind == "models")), {}),
     ]
 
@@ -49,6 +53,8 @@ def test_rows_equal_sqlalchemys(filled):
                 assert [tuple(row) for row in found] == [tuple(row) for row in expected]
                 assert all(row._fields == tuple(expected_row._fields) for row, expected_row in zip(found, expected))
         assert any(isinstance(value, bool) for value in artifacts.artifact_card(session, "models", ORG, None, "open"))
+        failures = ratelimit._RECENT_FAILURES.first(session, _cases(session)[-2][1])  # a DateTime bound and read
+        assert failures.failures == 1 and isinstance(failures.oldest, datetime)
 
 
 def test_driver_errors_are_sqlalchemys(filled):

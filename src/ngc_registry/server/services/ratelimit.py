@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ...errors import RateLimitedError
 from ..db.base import transaction
+from ..db.prepared import PreparedRead
 from ..db.tables import SignInFailure, utcnow
 
 
@@ -34,8 +35,9 @@ class FailureLimit:
         return found
 
 
-_RECENT_FAILURES = (select(func.count(), func.min(SignInFailure.created_at))  # built once: it runs on every try
-                    .where(SignInFailure.subject == bindparam("subject"), SignInFailure.created_at > bindparam("since")))
+_RECENT_FAILURES = PreparedRead(  # it runs on every try
+    select(func.count().label("failures"), func.min(SignInFailure.created_at).label("oldest"))
+    .where(SignInFailure.subject == bindparam("subject"), SignInFailure.created_at > bindparam("since")))
 
 
 def retry_after(session: Session, limit: FailureLimit, client: str, account: str | None) -> int:
@@ -43,7 +45,7 @@ def retry_after(session: Session, limit: FailureLimit, client: str, account: str
     since = utcnow() - timedelta(seconds=limit.window_seconds)
     wait = 0
     for subject, allowed in limit.subjects(client, account).items():
-        count, oldest = session.connection().execute(_RECENT_FAILURES, {"subject": subject, "since": since}).one()
+        count, oldest = _RECENT_FAILURES.first(session, {"subject": subject, "since": since})
         if count >= allowed:
             wait = max(wait, int((oldest - since).total_seconds()) + 1)
     return wait
