@@ -100,9 +100,11 @@ def direct_route(route: APIRoute) -> DirectRoute:
 
 class DirectReads:
     """ASGI middleware serving the `reads_only` routes among `routes` directly (see the module's docstring).
-    `routes` are the app's API routes in the order FastAPI tries them (those of the app itself come after): a
-    request is served directly only when the first route FastAPI would pick for it is a direct one. `handlers` are the app's exception
-    handlers; as in Starlette, the one for `Exception` is left to the outermost middleware, which logs the error."""
+
+    `routes` are the included routers' API routes in the order FastAPI tries them (the app's own routes,
+    `/openapi.json` and the web UI's, match none of their paths): a request is served directly only when the first
+    of them that matches it is a direct one. `handlers` are the app's exception handlers; as in Starlette, the one
+    for `Exception` is left to the outermost middleware, which also logs the error."""
 
     def __init__(self, app, routes: list, handlers: dict):
         self.app, self.handlers = app, handlers

@@ -67,7 +67,7 @@ def find_card(session: Session, principal: Principal, kind: str, org: str, team:
     card = artifacts.artifact_card(session, kind, org, team, name)
     if card is None or card.team_deleted:
         find(session, principal, kind, org, team, name)
-        raise artifacts.NotFoundError(f"Target '{artifacts.resource_id_of(org, team, name)}' could not be found.")
+        raise artifacts.missing_artifact(artifacts.resource_id_of(org, team, name))
     policy.authorize(principal, Action.VIEW, scope_of(card))
     return card
 

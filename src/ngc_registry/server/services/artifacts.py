@@ -78,7 +78,7 @@ def version_card(session: Session, card: NamedTuple, version: str) -> NamedTuple
 def get_artifact(session: Session, kind: str, org: Org, team: Team | None, name: str) -> Artifact:
     found = session.scalar(_ARTIFACT_BY_RESOURCE_ID, {"kind": kind, "rid": resource_id(org, team, name)})
     if found is None:
-        raise NotFoundError(f"Target '{resource_id(org, team, name)}' could not be found.")
+        raise missing_artifact(resource_id(org, team, name))
     set_committed_value(found, "org", org)  # the caller holds them; spares a lazy load each
     set_committed_value(found, "team", team)
     return found
@@ -142,6 +142,10 @@ def get_version(session: Session, artifact: Artifact, version: str) -> Version:
     if found is None:
         raise _missing_version(artifact.resource_id, version)
     return found
+
+
+def missing_artifact(rid: str) -> NotFoundError:
+    return NotFoundError(f"Target '{rid}' could not be found.")
 
 
 def _missing_version(rid: str, version: str) -> NotFoundError:
