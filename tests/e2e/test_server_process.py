@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import re
+import socket
+import struct
 import subprocess
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -88,3 +92,34 @@ def test_init_and_serve_on_postgresql(tmp_path, postgres_url):
         assert not (data_dir / "registry.db").exists()
     finally:
         server.stop()
+
+
+TCPI_DATA_SEGS_IN = 152  # offset of tcpi_data_segs_in in Linux's struct tcp_info (4.6+)
+
+
+def _data_segments_received(sock: socket.socket) -> int:
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    return struct.unpack_from("I", info, TCPI_DATA_SEGS_IN)[0]
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE).group(1))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_a_small_response_leaves_in_one_tcp_segment(registry):
+    """uvicorn writes a response's head and its body separately; the server sends both in one segment (one
+    syscall, one wake-up of the client), which bench row 6 measures."""
+    parts = urlsplit(registry.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        before = _data_segments_received(sock)
+        for _ in range(20):
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _read_response(sock).startswith(b"HTTP/1.1 200 ")
+        assert _data_segments_received(sock) - before == 20
