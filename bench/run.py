@@ -2,8 +2,9 @@
 
 Data lives in bench/out/ (git-ignored; BENCH_OUT moves it) and the big files are deleted at the end. Servers listen
 on 127.0.0.1 only. BENCH_RUNS (default 3) sets the runs per figure; BENCH_ONLY=2,3 runs some rows only;
-BENCH_SERVER_FLAGS adds flags to `ngc-registry serve`. The options of `python -m bench.run -h` do the same and
-reduce the data for quick before/after comparisons (such figures are not the issue's rows: say so).
+BENCH_SERVER_FLAGS sets the flags of `ngc-registry serve` (default `--workers 2`, as `make bench`). The options of
+`python -m bench.run -h` do the same and reduce the data for quick before/after comparisons (such figures are not
+the issue's rows: say so).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from .rows_oci import oci_rows
 from .rows_transfer import create_model, download_rows, make_datasets, memory_rows, reupload_rows, upload_rows
 from .servers import OurServer, init_server
 
-SERVER_FLAGS = os.environ.get("BENCH_SERVER_FLAGS", "").split()
+# the default is make's too: a partial run (`python -m bench.run --only 6`) must measure the same server
+SERVER_FLAGS = os.environ.get("BENCH_SERVER_FLAGS", "--workers 2").split()
 ONLY = {part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()}
 
 
