@@ -17,7 +17,7 @@ from datetime import datetime
 
 from . import common, report
 from .baselines import ensure_tools, start_docker_registry, start_nginx, versions
-from .common import OUT, ROOT, Row, log
+from .common import OUT, ROOT, Row, log, stolen_ms
 from .dataset import load_catalog, remove
 from .rows_meta import bearer_token, cli_rows, search_rows, small_request_rows
 from .rows_mixed import mixed_rows, mixed_setup
@@ -130,7 +130,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     ensure_tools()
     check_disk()
-    started = time.monotonic()
+    started, steal = time.monotonic(), stolen_ms()
     context = {"machine": report.machine(), "versions": {**report.python_versions(), **versions()},
                "server": {"flags": " ".join(SERVER_FLAGS) or "(defaults)", "data": str(OUT)}}
     server = init_server(OUT / "registry").start(*SERVER_FLAGS)
@@ -148,6 +148,7 @@ def main() -> None:
     rows += catalog_phase() if wanted("6") else []
     rows.sort(key=lambda row: int(row.number))
     context.update(finished=datetime.now().strftime("%Y-%m-%d %H:%M"), minutes=(time.monotonic() - started) / 60)
+    context["machine"]["vCPU steal during the run"] = f"{(stolen_ms() - steal) / 1000:.1f} s"
     report.save(rows, context)
     report.write_markdown(rows, context)
     report.print_table(rows)
