@@ -86,9 +86,13 @@ def pull(host: str, repo: str, creds: str | None, dest: Path) -> float:
     return seconds
 
 
+PULLS_PER_RUN = 2  # skopeo's own CPU per pull varies up to 2x from one pull to the next (bench/analysis.md)
+
+
 def oci_rows(server: OurServer, registry) -> list[Row]:
     """Push then pull, ours and docker-registry side by side, on a fresh image each run (no layer exists yet); the
-    side that goes first alternates, so neither always meets the machine as the other left it."""
+    side that goes first alternates, so neither always meets the machine as the other left it. Each run pulls
+    twice from each side, interleaved: the pull figures are medians of 2 x runs pulls."""
     creds = f"$oauthtoken:{server.key}"
     figures = {key: [] for key in ("push", "push-base", "pull", "pull-base")}
     for index in range(common.RUNS):
@@ -98,10 +102,11 @@ def oci_rows(server: OurServer, registry) -> list[Row]:
         sides = [("", ours_host, creds), ("-base", base_host, None)][::1 if index % 2 == 0 else -1]  # who goes first
         for suffix, host, auth in sides:
             figures["push" + suffix].append(size / push(layout, host, f"bench/img{index}", auth) / 1e6)
-        for suffix, host, auth in sides:
+        for suffix, host, auth in sides * PULLS_PER_RUN:
             figures["pull" + suffix].append(size / pull(host, f"bench/img{index}", auth, OUT / "oci-pulled") / 1e6)
-        log("skopeo run {}: push {:.0f} vs {:.0f} MB/s, pull {:.0f} vs {:.0f} MB/s".format(
-            index, *(figures[k][-1] for k in ("push", "push-base", "pull", "pull-base"))))
+        pulls = [" / ".join(f"{v:.0f}" for v in figures[k][-PULLS_PER_RUN:]) for k in ("pull", "pull-base")]
+        log("skopeo run {}: push {:.0f} vs {:.0f} MB/s, pulls {} vs {} MB/s".format(
+            index, figures["push"][-1], figures["push-base"][-1], *pulls))
     remove(OUT / "oci-layout")
     return [_row(f"skopeo {what}, 1 GiB in 4 layers", figures[what], figures[f"{what}-base"])
             for what in ("push", "pull")]
