@@ -197,3 +197,32 @@ def test_a_full_disk_keeps_the_partial_file(tmp_path, monkeypatch, download):
     monkeypatch.setattr("ngc_registry.client.transfer.os.pwrite", real_pwrite)
     result, storage = download(api, tmp_path)
     assert result.status == "Completed" and storage.ranges == [("big", "bytes=6-29")]
+
+
+def test_ranges_of_one_file_write_it_one_at_a_time(tmp_path, monkeypatch, download):
+    """Parallel ranges fetch in parallel but write one file one pwrite at a time (a buffered write holds the
+    inode lock, and the kernel spins for the writers waiting on it)."""
+    import os
+    import threading
+    import time
+
+    real_pwrite, writing, overlaps = os.pwrite, {}, []
+    guard = threading.Lock()
+
+    def pwrite(fd, data, offset):
+        with guard:
+            overlaps.append(writing.get(fd, 0))
+            writing[fd] = writing.get(fd, 0) + 1
+        time.sleep(0.002)  # widen the window in which a second writer of the same file would show
+        try:
+            return real_pwrite(fd, data, offset)
+        finally:
+            with guard:
+                writing[fd] -= 1
+
+    monkeypatch.setattr("ngc_registry.client.transfer.os.pwrite", pwrite)
+    data = os.urandom(64 * 1024)
+    result, storage = download(FakeApi({"f.bin": data}), tmp_path, range_size=4096, workers=8)
+    assert result.status == "Completed" and (tmp_path / "m_v1" / "f.bin").read_bytes() == data
+    assert len(storage.ranges) == 16 and len(overlaps) >= 16
+    assert max(overlaps) == 0
