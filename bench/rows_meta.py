@@ -112,6 +112,7 @@ def small_request_rows(server: OurServer, token: str, seconds: int = 8) -> list[
               higher_is_better=False)
     rate.met, p99.met = rate.ours.median >= 2000 and not errors, p99.ours.median <= 50 and not errors
     rate.note = f"{errors} errors; p50 {statistics.median(r.p50_ms for r in results):.1f} ms"
-    p99.note = "per run: " + ", ".join(f"{r.p99_ms:.0f} ms with {s:.0f} ms of vCPU steal" for r, s in zip(results, steal))
+    p99.note = "per run: " + ", ".join(f"{r.p99_ms:.0f} ms with {ms:.0f} ms of vCPU steal"
+                                       for r, ms in zip(results, steal))
     log(f"small requests {rate.ours.median:.0f}/s, p99 {p99.ours.median:.1f} ms, {errors} errors; {p99.note}")
     return [rate, p99]
