@@ -103,3 +103,12 @@ def test_everything_else_is_the_transport_underneath():
     transport = CoalescingTransport(Recording(), None)
     assert transport.get_extra_info("peername") == "info:peername"
     assert transport.is_closing() is False
+
+
+def test_a_held_buffer_is_copied_so_its_owner_may_reuse_it():
+    def respond(transport):
+        buffer = bytearray(b"first")
+        transport.write(buffer)
+        buffer[:] = b"again"
+
+    assert run_one_turn(respond).sent == [("writelines", [b"first"])]

@@ -44,7 +44,7 @@ class CoalescingTransport:
             return
         if not self._held:
             self._loop.call_soon(self.flush)
-        self._held.append(data)
+        self._held.append(data if isinstance(data, bytes) else bytes(data))  # the caller may reuse its buffer
         self._held_bytes += len(data)
         if self._held_bytes >= HELD_BYTES:
             self.flush()
