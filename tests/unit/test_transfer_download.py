@@ -226,3 +226,26 @@ def test_ranges_of_one_file_write_it_one_at_a_time(tmp_path, monkeypatch, downlo
     assert result.status == "Completed" and (tmp_path / "m_v1" / "f.bin").read_bytes() == data
     assert len(storage.ranges) == 16 and len(overlaps) >= 16
     assert max(overlaps) == 0
+
+
+def test_chunks_reach_the_file_in_pieces_of_16_kib(tmp_path, monkeypatch, download):
+    """Big writes make the kernel allocate big page-cache folios, slow to fault in on a ballooned VM: the download
+    writes what it receives 16 KiB at a time, as curl does."""
+    import os
+
+    from ngc_registry.client.transfer import WRITE_PIECE, pwrite_in_pieces
+
+    real_pwrite, sizes = os.pwrite, []
+
+    def pwrite(fd, data, offset):
+        sizes.append(len(data))
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr("ngc_registry.client.transfer.os.pwrite", pwrite)
+    data = os.urandom(300 * 1024)
+    result, _ = download(FakeApi({"f.bin": data}), tmp_path)
+    assert result.status == "Completed" and (tmp_path / "m_v1" / "f.bin").read_bytes() == data
+    assert WRITE_PIECE == 16 * 1024 and max(sizes) == WRITE_PIECE and sum(sizes) == len(data)
+
+    monkeypatch.setattr("ngc_registry.client.transfer.os.pwrite", lambda fd, piece, offset: min(len(piece), 5))
+    assert pwrite_in_pieces(-1, memoryview(b"x" * 40_000), 0) == 5  # a short write stops there, as pwrite does

@@ -219,7 +219,7 @@ class Download:
         write_at = position + skip
         while useful:
             with job.write_lock:
-                written = os.pwrite(job.fd, useful, write_at)
+                written = pwrite_in_pieces(job.fd, useful, write_at)
             if job.hasher is not None:
                 job.hasher.update(useful[:written])
             useful, write_at = useful[written:], write_at + written
@@ -276,6 +276,23 @@ class Download:
         partial_dir = self.version_dir / PARTIAL_DIR
         if partial_dir.is_dir() and not any(partial_dir.iterdir()):
             shutil.rmtree(partial_dir, ignore_errors=True)
+
+
+# Written in pieces of 16 KiB, as curl writes: one write of 1 MiB makes the kernel allocate a 1 MiB page-cache folio,
+# taken from the free blocks a VM's balloon has handed back to the host, which faults every page of it in again.
+# A 2 GiB download on this project's bench VM: 6.0-9.8 s in 1 MiB writes, 4.4-4.5 s in 16 KiB ones (curl 4.7-4.8 s).
+WRITE_PIECE = 16 * 1024
+
+
+def pwrite_in_pieces(fd: int, data: memoryview, offset: int) -> int:
+    """`os.pwrite` of `data` at `offset`, WRITE_PIECE bytes at a time; returns the bytes written (fewer than asked
+    only when a pwrite wrote less, as a full disk does before it fails)."""
+    for start in range(0, len(data), WRITE_PIECE):
+        piece = data[start:start + WRITE_PIECE]
+        written = os.pwrite(fd, piece, offset + start)
+        if written < len(piece):
+            return start + written
+    return len(data)
 
 
 def is_complete_copy(path: Path, remote: RemoteFile) -> bool:
