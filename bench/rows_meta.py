@@ -81,10 +81,11 @@ def log_size(server: OurServer) -> int:
 
 def search_rows(server: OurServer, token: str) -> list[Row]:
     """Row 6 (search): every search page 20 times per run, one connection; p50/p99 as the server logged them."""
-    p50s, p99s, errors = [], [], 0
+    p50s, p99s, errors, steal = [], [], 0, []
     for _ in range(common.RUNS):
-        since = log_size(server)
+        since, stolen = log_size(server), stolen_ms()
         result = sequential(server.url, token, search_paths(), 20 * len(search_paths()))
+        steal.append(stolen_ms() - stolen)
         errors += result.errors
         times = sorted(server_side_ms(server, "/v2/search/", since))
         p50s.append(statistics.median(times))
@@ -93,6 +94,7 @@ def search_rows(server: OurServer, token: str) -> list[Row]:
             Row("6", "search pages, server-side p99", "ms", Stat(p99s), target="≤ 100 ms", higher_is_better=False)]
     rows[0].met, rows[1].met = rows[0].ours.median <= 30 and not errors, rows[1].ours.median <= 100 and not errors
     rows[0].note = f"{errors} errors; 6 kinds of page (see README)"
+    rows[1].note = "per run: " + ", ".join(f"{ms:.0f} ms with {s:.0f} ms of vCPU steal" for ms, s in zip(p99s, steal))
     log(f"search p50 {rows[0].ours.median:.1f} ms, p99 {rows[1].ours.median:.1f} ms")
     return rows
 
