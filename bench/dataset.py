@@ -42,6 +42,16 @@ def restamp(root: Path, tag: str) -> None:
             out.write(hashlib.sha256(f"{tag}/{path.name}".encode()).digest())
 
 
+def files_in(root: Path) -> list[Path]:
+    """The files directly in `root`, by name."""
+    return sorted(p for p in root.iterdir() if p.is_file())
+
+
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
 def total_size(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 

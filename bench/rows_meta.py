@@ -79,6 +79,10 @@ def log_size(server: OurServer) -> int:
     return len((OUT / f"server-{server.port}.log").read_text())
 
 
+def per_run_steal(p99s: list[float], steal: list[float]) -> str:
+    return "per run: " + ", ".join(f"{ms:.0f} ms with {stolen:.0f} ms of vCPU steal" for ms, stolen in zip(p99s, steal))
+
+
 def search_rows(server: OurServer, token: str) -> list[Row]:
     """Row 6 (search): every search page 20 times per run, one connection; p50/p99 as the server logged them."""
     p50s, p99s, errors, steal = [], [], 0, []
@@ -94,7 +98,7 @@ def search_rows(server: OurServer, token: str) -> list[Row]:
             Row("6", "search pages, server-side p99", "ms", Stat(p99s), target="≤ 100 ms", higher_is_better=False)]
     rows[0].met, rows[1].met = rows[0].ours.median <= 30 and not errors, rows[1].ours.median <= 100 and not errors
     rows[0].note = f"{errors} errors; 6 kinds of page (see README)"
-    rows[1].note = "per run: " + ", ".join(f"{ms:.0f} ms with {s:.0f} ms of vCPU steal" for ms, s in zip(p99s, steal))
+    rows[1].note = per_run_steal(p99s, steal)
     log(f"search p50 {rows[0].ours.median:.1f} ms, p99 {rows[1].ours.median:.1f} ms")
     return rows
 
@@ -114,7 +118,6 @@ def small_request_rows(server: OurServer, token: str, seconds: int = 8) -> list[
               higher_is_better=False)
     rate.met, p99.met = rate.ours.median >= 2000 and not errors, p99.ours.median <= 50 and not errors
     rate.note = f"{errors} errors; p50 {statistics.median(r.p50_ms for r in results):.1f} ms"
-    p99.note = "per run: " + ", ".join(f"{r.p99_ms:.0f} ms with {ms:.0f} ms of vCPU steal"
-                                       for r, ms in zip(results, steal))
+    p99.note = per_run_steal([r.p99_ms for r in results], steal)
     log(f"small requests {rate.ours.median:.0f}/s, p99 {p99.ours.median:.1f} ms, {errors} errors; {p99.note}")
     return [rate, p99]

@@ -8,24 +8,16 @@ import tarfile
 from pathlib import Path
 
 from . import common
-from .common import GIB, MIB, OUT, Row, Stat, log, settle, timed
-from .dataset import random_file, remove
+from .common import GIB, OUT, Row, Stat, log, settle, timed
+from .dataset import random_file, remove, sha256_file
 from .servers import OurServer
 
 LAYER_MEDIA = "application/vnd.oci.image.layer.v1.tar"
 LAYERS = 4
 
 
-def _sha256_file(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with open(path, "rb", buffering=0) as stream:
-        while chunk := stream.read(4 * MIB):
-            hasher.update(chunk)
-    return hasher.hexdigest()
-
-
 def _add_blob(layout: Path, source: Path) -> dict:
-    digest = _sha256_file(source)
+    digest = sha256_file(source)
     size = source.stat().st_size
     source.rename(layout / "blobs" / "sha256" / digest)
     return {"digest": f"sha256:{digest}", "size": size}

@@ -3,14 +3,13 @@ re-upload against sha256sum, and peak memory of a 5 GiB transfer."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
 from . import common
 from .baselines import curl_get, curl_put, sha256sum
 from .common import BIN, GIB, MIB, OUT, PeakRss, Row, Stat, log, run, settle, timed_rss
-from .dataset import file_set, random_file, remove, restamp, total_size
+from .dataset import file_set, files_in, random_file, remove, restamp, sha256_file, total_size
 from .servers import OurServer, ngc
 
 MODEL = "bench/xfer"
@@ -61,7 +60,7 @@ def ngc_download(env: dict, version: str, dest: Path, warm: list[Path] = ()) -> 
 def curl_upload(nginx, source: Path, label: str) -> float:
     """curl -T of every file to nginx's WebDAV PUT, then the stored files made durable (as ours are)."""
     put_root = OUT / "put"
-    files = sorted(p for p in source.iterdir() if p.is_file())
+    files = files_in(source)
     settle()
     seconds = curl_put([(f, f"{nginx.url}/put/{label}/{f.name}") for f in files])
     stored = [put_root / label / f.name for f in files]
@@ -74,7 +73,7 @@ def curl_download(nginx, source: Path, dest: Path, warm: list[Path] = ()) -> flo
     """curl GETs of the same files from nginx (sendfile) to disk, then made durable (as ours are)."""
     remove(dest)
     dest.mkdir(parents=True)
-    files = sorted(p for p in source.iterdir() if p.is_file())
+    files = files_in(source)
     read_through(warm)
     settle()
     seconds = curl_get([(f"{nginx.url}/files/{source.name}/{f.name}", dest / f.name) for f in files])
@@ -114,12 +113,8 @@ def read_through(paths: list[Path]) -> None:
 
 def stored_copies(server: OurServer, source: Path) -> list[Path]:
     """The files of the server's filesystem store holding the same bytes as the files in `source`."""
-    copies = []
-    for path in sorted(p for p in source.iterdir() if p.is_file()):
-        with open(path, "rb") as stream:
-            digest = hashlib.file_digest(stream, "sha256").hexdigest()
-        copies.append(server.data_dir / "blobs" / "sha256" / digest[:2] / digest)
-    return copies
+    digests = [sha256_file(path) for path in files_in(source)]
+    return [server.data_dir / "blobs" / "sha256" / digest[:2] / digest for digest in digests]
 
 
 def download_rows(server: OurServer, nginx, data: dict[str, Path]) -> list[Row]:
@@ -131,7 +126,7 @@ def download_rows(server: OurServer, nginx, data: dict[str, Path]) -> list[Row]:
     for label, source in data.items():
         size, version = total_size(source), f"{DATASETS[label]}-{common.RUNS - 1}"
         stored = stored_copies(server, source)
-        served = sorted(p for p in source.iterdir() if p.is_file())
+        served = files_in(source)
         download = {"ours": lambda: ngc_download(env, version, dest, stored),
                     "curl": lambda: curl_download(nginx, source, dest, served)}
         figures = {"ours": [], "curl": []}
@@ -161,7 +156,7 @@ def reupload_rows(server: OurServer, data: dict[str, Path]) -> list[Row]:
     env, rows = server.ngc_env(OUT / "home"), []
     for label, source in data.items():
         ours, base, puts = [], [], storage_puts(server)
-        files = sorted(p for p in source.iterdir() if p.is_file())
+        files = files_in(source)
         for index in range(common.RUNS):
             ours.append(ngc_upload(env, f"{DATASETS[label]}-again-{index}", source))
             base.append(sha256sum(files))

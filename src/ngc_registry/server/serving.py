@@ -39,10 +39,10 @@ class CoalescingTransport:
         self._held_bytes = 0
 
     def write(self, data) -> None:
-        if not self._held and len(data) >= HELD_BYTES:
-            self._transport.write(data)
-            return
         if not self._held:
+            if len(data) >= HELD_BYTES:
+                self._transport.write(data)
+                return
             self._loop.call_soon(self.flush)
         self._held.append(data if isinstance(data, bytes) else bytes(data))  # the caller may reuse its buffer
         self._held_bytes += len(data)
