@@ -103,3 +103,22 @@ def test_damaged_upload_state_is_ignored(tmp_path):
     assert UploadState(path).load(1, 1) is None
     path.write_text('{"unexpected": 1}')
     assert UploadState(path).load(1, 1) is None
+
+
+def test_removing_a_state_file_removes_what_a_killed_run_left_beside_it(tmp_path):
+    """A run killed between writing a state's temporary copy and renaming it leaves `.<name>.<pid>.<tid>.tmp`; the
+    run that finishes the transfer removes it with the state (seen in the e2e upload-kill test)."""
+    state = UploadState(tmp_path / "abc")
+    state.save(UploadRecord(size=1, mtime_ns=2, sha256="x"))
+    stray = tmp_path / ".abc.4242.1234.tmp"
+    stray.write_text("")
+    other = tmp_path / ".abcd.4242.1234.tmp"  # another file's state is not touched
+    other.write_text("")
+    state.remove()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".abcd.4242.1234.tmp"]
+
+    partial = PartialDownload(tmp_path, "f.bin", 10, None, 4)
+    partial.save()
+    (partial.state_path.parent / f".{partial.state_path.name}.1.2.tmp").write_text("")
+    partial.forget_state()
+    assert not any(p.name.startswith(f".{partial.state_path.name}") for p in partial.state_path.parent.iterdir())

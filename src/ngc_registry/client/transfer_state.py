@@ -7,6 +7,7 @@ Download: `<version dir>/.ngc-partial/<id>.part` (the bytes, written in place wi
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -26,6 +27,13 @@ def write_json_atomically(path: Path, data: dict) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_text(json.dumps(data))
     os.replace(temporary, path)
+
+
+def remove_state_file(path: Path) -> None:
+    """A state file, and the temporary copies that a run killed between write and rename left beside it."""
+    path.unlink(missing_ok=True)
+    for stray in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stray.unlink(missing_ok=True)
 
 
 def read_json(path: Path) -> dict | None:
@@ -101,10 +109,10 @@ class PartialDownload:
 
     def discard(self) -> None:
         self.data_path.unlink(missing_ok=True)
-        self.state_path.unlink(missing_ok=True)
+        remove_state_file(self.state_path)
 
     def forget_state(self) -> None:
-        self.state_path.unlink(missing_ok=True)
+        remove_state_file(self.state_path)
 
 
 @dataclass
@@ -157,4 +165,4 @@ class UploadState:
                 write_json_atomically(self.path, asdict(self.record))
 
     def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
+        remove_state_file(self.path)
